@@ -1,0 +1,2 @@
+// zstd compression for checkpoint files (Debian: libzstd-dev).
+#include <zstd.h>

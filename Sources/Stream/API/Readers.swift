@@ -1,0 +1,140 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Subtask `s` of `p` reads elements s, s+p, s+2p, …: every split advances through the data
+/// at the same pace, so event time stays aligned across splits.
+public struct CollectionReader<T: Sendable>: SourceReader {
+    let elements: [T]
+    var next: Int
+    let stride: Int
+
+    public init(elements: [T], subtask: Int, parallelism: Int) {
+        self.elements = elements
+        self.next = subtask
+        self.stride = parallelism
+    }
+
+    public mutating func read(into context: SourceContext<T>, limit: Int) throws -> SourceReadResult {
+        var n = 0
+        while n < limit && next < elements.count {
+            try context.emit(elements[next])
+            next += stride
+            n += 1
+        }
+        return next < elements.count ? .more : .finished
+    }
+}
+
+/// Records produced by a function of their sequence number, split like a collection.
+public struct GeneratorReader<T: Sendable>: SourceReader {
+    let count: Int
+    let generate: @Sendable (Int) -> T
+    var next: Int
+    let stride: Int
+
+    public init(count: Int, subtask: Int, parallelism: Int, generate: @escaping @Sendable (Int) -> T) {
+        self.count = count
+        self.generate = generate
+        self.next = subtask
+        self.stride = parallelism
+    }
+
+    public mutating func read(into context: SourceContext<T>, limit: Int) throws -> SourceReadResult {
+        var n = 0
+        while n < limit && next < count {
+            try context.emit(generate(next))
+            next += stride
+            n += 1
+        }
+        return next < count ? .more : .finished
+    }
+}
+
+/// A file's lines. With parallelism p the file is cut into p byte ranges; a line belongs to
+/// the range its first byte is in (so each line is read exactly once).
+public struct LinesFileReader: SourceReader {
+    public struct OpenError: Error, CustomStringConvertible {
+        public var path: String
+        public var reason: String
+        public var description: String { "cannot read '\(path)': \(reason)" }
+    }
+
+    let path: String
+    let fd: Int32
+    let rangeEnd: Int
+    /// File offset of `buffer[bufferStart]`.
+    var bufferOffset: Int
+    var buffer: [UInt8] = []
+    var bufferStart = 0
+    var eof = false
+    var done = false
+
+    public init(path: String, subtask: Int, parallelism: Int) throws {
+        self.path = path
+        fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw OpenError(path: path, reason: String(cString: strerror(errno))) }
+        var st = stat()
+        fstat(fd, &st)
+        let size = Int(st.st_size)
+        let start = size * subtask / parallelism
+        rangeEnd = size * (subtask + 1) / parallelism
+        // Start one byte early: if that byte ends a line, `start` begins one of ours.
+        bufferOffset = max(0, start - 1)
+        lseek(fd, off_t(bufferOffset), SEEK_SET)
+        if start > 0 {
+            // Skip the tail of the line that began in the previous range.
+            while true {
+                guard let nl = try nextLineEnd() else { done = true; break }
+                let lineStartOffset = bufferOffset + bufferStart
+                bufferStart = nl + 1
+                if lineStartOffset >= start - 1 { break }
+            }
+        }
+    }
+
+    /// Index in `buffer` of the next '\n' at or after `bufferStart`, refilling as needed;
+    /// at end of file a last line without '\n' ends at `buffer.count`.
+    private mutating func nextLineEnd() throws -> Int? {
+        var scanFrom = bufferStart
+        while true {
+            if let i = buffer[scanFrom...].firstIndex(of: UInt8(ascii: "\n")) { return i }
+            if eof { return bufferStart < buffer.count ? buffer.count : nil }
+            scanFrom = buffer.count - bufferStart
+            try refill()
+        }
+    }
+
+    private mutating func refill() throws {
+        if bufferStart > 0 {
+            buffer.removeFirst(bufferStart)
+            bufferOffset += bufferStart
+            bufferStart = 0
+        }
+        let chunk = 1 << 16
+        let old = buffer.count
+        buffer.append(contentsOf: repeatElement(0, count: chunk))
+        let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + old, chunk) }
+        guard n >= 0 else { throw OpenError(path: path, reason: String(cString: strerror(errno))) }
+        buffer.removeLast(chunk - n)
+        if n == 0 { eof = true }
+    }
+
+    public mutating func read(into context: SourceContext<String>, limit: Int) throws -> SourceReadResult {
+        var n = 0
+        while !done && n < limit {
+            let lineStartOffset = bufferOffset + bufferStart
+            guard lineStartOffset < rangeEnd, let end = try nextLineEnd() else { done = true; break }
+            var lineEnd = end
+            if lineEnd > bufferStart && buffer[lineEnd - 1] == UInt8(ascii: "\r") { lineEnd -= 1 }
+            let line = String(decoding: buffer[bufferStart..<lineEnd], as: UTF8.self)
+            bufferStart = min(end + 1, buffer.count)
+            try context.emit(line)
+            n += 1
+        }
+        if done { close(fd) }
+        return done ? .finished : .more
+    }
+}

@@ -1,0 +1,55 @@
+/// Reads one split of a source (one per source subtask). Called only on its task's thread.
+public protocol SourceReader {
+    associatedtype Record: Sendable
+    /// Emits at most `limit` records into `context` and says whether more may come.
+    mutating func read(into context: SourceContext<Record>, limit: Int) throws -> SourceReadResult
+}
+
+public enum SourceReadResult: Sendable {
+    /// Read something; call again.
+    case more
+    /// Nothing to read right now (an unbounded source waiting for data).
+    case nothingAvailable
+    /// The split is exhausted; the source ends after this batch.
+    case finished
+}
+
+/// Where a reader puts records. Timestamps come from the source's watermark strategy unless
+/// the reader gives them explicitly.
+public final class SourceContext<T: Sendable> {
+    @usableFromInline let output: Output<T>
+    @usableFromInline let timestampOf: (@Sendable (T) -> Timestamp)?
+    @usableFromInline var maxTimestamp: Timestamp = .min
+    @usableFromInline var emittedInBatch = 0
+    /// Watermarks the reader emitted itself (manual sources in tests).
+    var explicitWatermark: Timestamp?
+
+    init(output: Output<T>, timestampOf: (@Sendable (T) -> Timestamp)?) {
+        self.output = output
+        self.timestampOf = timestampOf
+    }
+
+    @inlinable @inline(__always)
+    public func emit(_ value: T) throws {
+        emittedInBatch &+= 1
+        if let timestampOf {
+            let ts = timestampOf(value)
+            if ts > maxTimestamp { maxTimestamp = ts }
+            try output.emit(value, timestamp: ts)
+        } else {
+            try output.emit(value, timestamp: noTimestamp)
+        }
+    }
+
+    @inlinable @inline(__always)
+    public func emit(_ value: T, timestamp: Timestamp) throws {
+        emittedInBatch &+= 1
+        if timestamp > maxTimestamp { maxTimestamp = timestamp }
+        try output.emit(value, timestamp: timestamp)
+    }
+
+    /// For readers that know event-time progress themselves.
+    public func emitWatermark(_ watermark: Timestamp) {
+        explicitWatermark = max(explicitWatermark ?? .min, watermark)
+    }
+}

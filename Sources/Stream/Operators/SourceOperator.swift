@@ -1,0 +1,65 @@
+/// What the task needs from a source operator, whatever its record type.
+protocol SourceDriving: AnyObject {
+    /// Reads one batch and pushes it through the chain; emits watermarks, idleness and,
+    /// at the end, the final watermark and end of input.
+    func emitBatch(limit: Int) throws -> SourceReadResult
+}
+
+/// The head of a source task: drives a reader and turns its event time into watermarks.
+final class SourceOperator<Reader: SourceReader>: StreamOperator, SourceDriving {
+    typealias T = Reader.Record
+    private var reader: Reader
+    let output: Output<T>
+    private let context: SourceContext<T>
+    private let outOfOrderness: Timestamp
+    private let idleTimeout: Timestamp?
+    private var lastActivity: Timestamp = 0
+    private var isIdle = false
+
+    init(info: OperatorInfo, runtime: OperatorRuntime, reader: Reader, strategy: WatermarkStrategy<T>?) {
+        self.reader = reader
+        self.output = Output()
+        self.context = SourceContext(output: output, timestampOf: strategy?.timestamp)
+        self.outOfOrderness = strategy?.outOfOrderness.milliseconds ?? 0
+        self.idleTimeout = strategy?.idleTimeout?.milliseconds
+        super.init(info: info, inputs: 0, runtime: runtime)
+        outputs = [output]
+    }
+
+    override func open() throws { lastActivity = processingClock.now() }
+
+    func emitBatch(limit: Int) throws -> SourceReadResult {
+        context.emittedInBatch = 0
+        let result: SourceReadResult
+        do {
+            result = try reader.read(into: context, limit: limit)
+        } catch {
+            throw wrap(error, context: "reading its input")
+        }
+        let emitted = context.emittedInBatch
+        metrics.recordsIn += emitted
+        if emitted > 0 || context.explicitWatermark != nil {
+            lastActivity = processingClock.now()
+            if isIdle { isIdle = false; try emitWatermarkStatus(idle: false) }
+        }
+        if let wm = context.explicitWatermark {
+            context.explicitWatermark = nil
+            try emitWatermark(wm)
+        } else if emitted > 0, context.timestampOf != nil, context.maxTimestamp > .min {
+            try emitWatermark(context.maxTimestamp &- outOfOrderness &- 1)
+        }
+        switch result {
+        case .finished:
+            try emitWatermark(Watermarks.endOfTime)
+            for o in outputs { try o.forwardEndInput() }
+        case .nothingAvailable:
+            if let idleTimeout, !isIdle, processingClock.now() - lastActivity >= idleTimeout {
+                isIdle = true
+                try emitWatermarkStatus(idle: true)
+            }
+        case .more:
+            break
+        }
+        return result
+    }
+}

@@ -1,0 +1,114 @@
+/// How records on an edge between two tasks are spread over the downstream subtasks.
+public enum Partitioning: Sendable {
+    /// Subtask i feeds subtask i (equal parallelism).
+    case forward
+    /// Round-robin over all downstream subtasks.
+    case rebalance
+    /// By key group (`keyBy`): the downstream subtask owning the record's key group.
+    case keyGroups
+    /// Every record to every downstream subtask.
+    case broadcast
+}
+
+/// Thrown inside tasks when the job is being cancelled (another task failed, or the user
+/// cancelled): unwinds the task without being reported as its own failure.
+struct JobCancelled: Error {}
+
+/// One downstream channel: an inbox and the channel index within it.
+struct ChannelTarget {
+    let inbox: TaskInbox
+    let channel: Int
+}
+
+/// Batches a task's output records per downstream channel and hands full batches to the
+/// channels. Control events (watermarks, idleness, end of input) flush the batches first so
+/// that they stay in order with the records.
+final class RecordWriter<T: Sendable>: EventSink {
+    private let targets: [ChannelTarget]
+    private var buffers: [ContiguousArray<StreamRecord<T>>]
+    private let batchSize: Int
+    private let metrics: TaskMetrics
+    private var roundRobin = 0
+    private var endedInputs = 0
+    private(set) var push: Push<T>! = nil
+
+    /// - Parameter keyHashOf: for `.keyGroups`, the stable hash of a record's key.
+    init(targets: [ChannelTarget], partitioning: Partitioning, keyHashOf: ((T) -> UInt64)?,
+         maxParallelism: Int, batchSize: Int, metrics: TaskMetrics) {
+        self.targets = targets
+        self.batchSize = batchSize
+        self.metrics = metrics
+        self.buffers = targets.map { _ in
+            var b = ContiguousArray<StreamRecord<T>>()
+            b.reserveCapacity(batchSize)
+            return b
+        }
+        let n = targets.count
+        switch partitioning {
+        case .forward:
+            precondition(n == 1, "a forward edge has exactly one target channel")
+            push = Push { [unowned self] v, ts in try self.append(v, ts, to: 0) }
+        case .rebalance:
+            push = Push { [unowned self] v, ts in
+                let t = self.roundRobin
+                self.roundRobin = t + 1 == n ? 0 : t + 1
+                try self.append(v, ts, to: t)
+            }
+        case .keyGroups:
+            guard let keyHashOf else { preconditionFailure("keyGroups partitioning without a key selector") }
+            let groups = UInt64(maxParallelism)
+            // Key group -> channel, computed once: the hot path is one table look-up.
+            let table = (0..<maxParallelism).map {
+                KeyGroups.subtask(forKeyGroup: $0, maxParallelism: maxParallelism, parallelism: n)
+            }
+            push = Push { [unowned self] v, ts in 
+                try self.append(v, ts, to: table[Int(truncatingIfNeeded: KeyGroups.murmurMix(keyHashOf(v)) % groups)])
+            }
+        case .broadcast:
+            push = Push { [unowned self] v, ts in
+                for t in 0..<n { try self.append(v, ts, to: t) }
+            }
+        }
+    }
+
+    @inline(__always)
+    private func append(_ value: T, _ ts: Timestamp, to target: Int) throws {
+        buffers[target].append(StreamRecord(value, timestamp: ts))
+        if buffers[target].count >= batchSize { try flush(target) }
+    }
+
+    private func flush(_ target: Int) throws {
+        let count = buffers[target].count
+        guard count > 0 else { return }
+        var fresh = ContiguousArray<StreamRecord<T>>()
+        fresh.reserveCapacity(batchSize)
+        swap(&fresh, &buffers[target])
+        metrics.recordsOut += count
+        try send(.records(fresh, count: count), to: target)
+    }
+
+    func flushAll() throws {
+        for t in targets.indices { try flush(t) }
+    }
+
+    private func send(_ element: StreamElement, to target: Int) throws {
+        let t = targets[target]
+        guard let blocked = t.inbox.send(element, to: t.channel) else { throw JobCancelled() }
+        metrics.backpressureNanos += blocked
+    }
+
+    private func broadcast(_ element: StreamElement) throws {
+        try flushAll()
+        for t in targets.indices { try send(element, to: t) }
+    }
+
+    func processWatermark(_ watermark: Timestamp, input: Int) throws { try broadcast(.watermark(watermark)) }
+    func processWatermarkStatus(idle: Bool, input: Int) throws { try broadcast(.watermarkStatus(idle: idle)) }
+    func endInput(_ input: Int) throws { try broadcast(.endOfPartition) }
+}
+
+/// The type-erased face of a record writer for the (non-generic) task.
+protocol Flushable: AnyObject {
+    func flushAll() throws
+}
+extension RecordWriter: Flushable {}

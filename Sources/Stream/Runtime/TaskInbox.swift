@@ -1,0 +1,126 @@
+/// The input side of a task: one bounded FIFO per input channel (one channel per upstream
+/// subtask per edge), a single lock, and the task thread as the only consumer.
+///
+/// A full channel blocks its producer: that is backpressure, and the time spent blocked is
+/// returned to the producer so it can report it. Channels are separate (not one shared
+/// queue) so that a channel can be paused while others are read — the basis of barrier
+/// alignment for checkpoints.
+public final class TaskInbox: @unchecked Sendable {
+    /// Elements (batches and control events) per channel; `Int.max` for the embedded driver.
+    public let capacityPerChannel: Int
+    private let lock = ConditionLock()
+    private var channels: [Ring]
+    private var paused: [Bool]
+    private var nextToRead = 0
+    private var closed = false
+    private var consumerWaiting = false
+    private var producersWaiting = 0
+    /// The most elements any channel held at once (the backpressure test checks the bound).
+    private var highWaterMarks: [Int]
+
+    public init(channels count: Int, capacityPerChannel: Int) {
+        precondition(capacityPerChannel > 0)
+        self.capacityPerChannel = capacityPerChannel
+        self.channels = (0..<count).map { _ in Ring() }
+        self.paused = Array(repeating: false, count: count)
+        self.highWaterMarks = Array(repeating: 0, count: count)
+    }
+
+    public var channelCount: Int { channels.count }
+
+    /// Appends to `channel`, waiting while it is full. Returns the nanoseconds spent waiting,
+    /// or nil when the inbox was closed (the job is being cancelled).
+    @discardableResult
+    public func send(_ element: StreamElement, to channel: Int) -> UInt64? {
+        lock.lock()
+        defer { lock.unlock() }
+        var blockedSince: UInt64 = 0
+        while !closed && channels[channel].count >= capacityPerChannel {
+            if blockedSince == 0 { blockedSince = monotonicNanos() }
+            producersWaiting += 1
+            lock.waitForRoom()
+            producersWaiting -= 1
+        }
+        if closed { return nil }
+        channels[channel].append(element)
+        if channels[channel].count > highWaterMarks[channel] { highWaterMarks[channel] = channels[channel].count }
+        if consumerWaiting { lock.signalData() }
+        return blockedSince == 0 ? 0 : monotonicNanos() - blockedSince
+    }
+
+    public enum Received {
+        case element(StreamElement, channel: Int)
+        /// Nothing arrived before the deadline.
+        case timedOut
+        case closed
+    }
+
+    /// Takes the next element from any unpaused channel, round-robin for fairness.
+    /// `deadlineNanos`: monotonic deadline; nil waits indefinitely; a past deadline polls.
+    public func receive(deadlineNanos: UInt64?) -> Received {
+        lock.lock()
+        defer { lock.unlock() }
+        while true {
+            if closed { return .closed }
+            let n = channels.count
+            for step in 0..<n {
+                let c = (nextToRead + step) % n
+                if paused[c] { continue }
+                if let element = channels[c].popFirst() {
+                    nextToRead = (c + 1) % n
+                    if producersWaiting > 0 && channels[c].count == capacityPerChannel - 1 { lock.broadcastRoom() }
+                    return .element(element, channel: c)
+                }
+            }
+            if let deadline = deadlineNanos, monotonicNanos() >= deadline { return .timedOut }
+            consumerWaiting = true
+            lock.waitForData(deadlineNanos: deadlineNanos)
+            consumerWaiting = false
+        }
+    }
+
+    /// Stops (or resumes) reading a channel; its producer blocks once the channel is full.
+    public func setPaused(_ isPaused: Bool, channel: Int) {
+        lock.withLock { paused[channel] = isPaused }
+    }
+
+    /// Wakes everyone; sends fail and receives return `.closed` from now on.
+    public func close() {
+        lock.withLock {
+            closed = true
+            lock.broadcastAll()
+        }
+    }
+
+    public var highWaterMark: [Int] { lock.withLock { highWaterMarks } }
+    public var queuedElements: [Int] { lock.withLock { channels.map(\.count) } }
+}
+
+/// A growable FIFO ring of elements (one per channel).
+private struct Ring {
+    private var storage: [StreamElement?] = Array(repeating: nil, count: 4)
+    private var head = 0
+    private(set) var count = 0
+
+    mutating func append(_ element: StreamElement) {
+        if count == storage.count { grow() }
+        storage[(head + count) & (storage.count - 1)] = element
+        count += 1
+    }
+
+    mutating func popFirst() -> StreamElement? {
+        guard count > 0 else { return nil }
+        let element = storage[head]
+        storage[head] = nil
+        head = (head + 1) & (storage.count - 1)
+        count -= 1
+        return element
+    }
+
+    private mutating func grow() {
+        var bigger = [StreamElement?](repeating: nil, count: storage.count * 2)
+        for i in 0..<count { bigger[i] = storage[(head + i) & (storage.count - 1)] }
+        storage = bigger
+        head = 0
+    }
+}

@@ -1,0 +1,152 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// A running job: one thread per task. Finishes when every task finished (bounded sources),
+/// fails on the first task failure (every other task is then cancelled), or is cancelled.
+public final class JobHandle: @unchecked Sendable {
+    public let name: String
+    let tasks: [StreamTask]
+    private let logger: Logger
+    private let sourceBatchSize: Int
+    private let state = Mutex(State())
+    private let done = DispatchSemaphore(value: 0)
+    private let cancelled = Atomic<Bool>(false)
+
+    private struct State {
+        var running = 0
+        var failure: JobFailedError?
+    }
+
+    init(name: String, tasks: [StreamTask], sourceBatchSize: Int, logger: Logger) {
+        self.name = name
+        self.tasks = tasks
+        self.sourceBatchSize = sourceBatchSize
+        self.logger = logger
+    }
+
+    func start() {
+        state.withLock { $0.running = tasks.count }
+        for task in tasks {
+            let box = UncheckedBox(task)
+            let thread = Thread { [self] in self.runTask(box.value) }
+            thread.name = String(task.name.prefix(15))
+            thread.stackSize = 4 << 20
+            thread.start()
+        }
+    }
+
+    /// Blocks until the job ends; throws `JobFailedError` if a task failed.
+    public func wait() throws -> JobResult {
+        done.wait()
+        done.signal()  // let further waiters through
+        if let failure = state.withLock({ $0.failure }) { throw failure }
+        return JobResult(metrics: metrics)
+    }
+
+    /// Stops every task. `wait()` then returns (without error unless a task had failed).
+    public func cancel() {
+        cancelled.store(true, ordering: .relaxed)
+        for task in tasks { task.inbox?.close() }
+    }
+
+    public var metrics: JobMetrics { JobMetrics.of(tasks) }
+
+    private func runTask(_ task: StreamTask) {
+        do {
+            try task.open()
+            if task.source != nil { try runSource(task) } else { try runOperatorTask(task) }
+            task.close()
+            finished(task, error: nil)
+        } catch is JobCancelled {
+            task.close()
+            finished(task, error: nil)
+        } catch {
+            task.close()
+            finished(task, error: error)
+        }
+    }
+
+    private func runSource(_ task: StreamTask) throws {
+        while !task.isFinished {
+            if cancelled.load(ordering: .relaxed) { throw JobCancelled() }
+            if let t = task.nextProcessingTime(), t <= task.clock.now() {
+                try task.fireProcessingTimers(now: task.clock.now())
+            }
+            if case .nothingAvailable = try task.emitSourceBatch(limit: sourceBatchSize) {
+                try task.flushOutputs()
+                usleep(1000)  // unbounded sources with their own blocking poll do not get here
+            }
+        }
+    }
+
+    private func runOperatorTask(_ task: StreamTask) throws {
+        let inbox = task.inbox!
+        while !task.isFinished {
+            var deadline: UInt64?
+            if let t = task.nextProcessingTime() {
+                let now = task.clock.now()
+                if t <= now {
+                    try task.fireProcessingTimers(now: now)
+                    continue
+                }
+                deadline = monotonicNanos() + UInt64(t - now) * 1_000_000
+            }
+            switch inbox.receive(deadlineNanos: 0) {
+            case .element(let element, let channel):
+                try task.handle(element, channel: channel)
+                continue
+            case .closed:
+                throw JobCancelled()
+            case .timedOut:
+                break
+            }
+            // Nothing queued: hand partial batches downstream before sleeping, so that a
+            // quiet stream still moves (latency) while a busy one ships full batches.
+            try task.flushOutputs()
+            switch inbox.receive(deadlineNanos: deadline) {
+            case .element(let element, let channel): try task.handle(element, channel: channel)
+            case .closed: throw JobCancelled()
+            case .timedOut: continue
+            }
+        }
+    }
+
+    private func finished(_ task: StreamTask, error: (any Error)?) {
+        let isLast: Bool = state.withLock { s in
+            if let error, s.failure == nil {
+                s.failure = JobFailedError(jobName: name, taskName: task.name, cause: error)
+            }
+            s.running -= 1
+            return s.running == 0
+        }
+        if let error {
+            logger.error("task failed, cancelling the job", metadata: ["task": "\(task.name)", "error": "\(error)"])
+            cancel()
+        }
+        if isLast { done.signal() }
+    }
+}
+
+/// What a finished job reports.
+public struct JobResult: Sendable {
+    public var metrics: JobMetrics
+}
+
+extension JobMetrics {
+    static func of(_ tasks: [StreamTask]) -> JobMetrics {
+        JobMetrics(tasks: tasks.map { t in
+            JobMetrics.Task(name: t.name, recordsIn: t.metrics.recordsIn, recordsOut: t.metrics.recordsOut,
+                            backpressureNanos: t.metrics.backpressureNanos,
+                            lateRecordsDropped: t.metrics.lateRecordsDropped,
+                            channelHighWaterMarks: t.inbox?.highWaterMark ?? [],
+                            channelCapacity: t.inbox?.capacityPerChannel ?? 0)
+        })
+    }
+}
+
+/// Moves a value into a thread's closure; the value is then used by that thread only.
+struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}

@@ -1,0 +1,119 @@
+/// Shared machinery of the keyed state kinds: a key-grouped table of entries scoped to the
+/// backend's current key, with optional TTL.
+public class KeyedStateBase<K: StreamKey, V>: KeyedStateEnumerable {
+    public let name: String
+    unowned let backend: KeyedStateBackend<K>
+    var table: KeyGroupedTable<K, StateEntry<V>>
+    let ttl: StateTTL?
+
+    init(name: String, backend: KeyedStateBackend<K>, ttl: StateTTL?) {
+        self.name = name
+        self.backend = backend
+        self.table = KeyGroupedTable(range: backend.keyGroups)
+        self.ttl = ttl
+    }
+
+    public var entryCount: Int { table.count }
+    public func keys(inKeyGroup group: Int) -> [AnyHashable] { table.keys(inKeyGroup: group).map(AnyHashable.init) }
+
+    @inline(__always) private var key: K {
+        guard let k = backend.currentKey else { preconditionFailure("keyed state '\(name)' used outside a keyed context") }
+        return k
+    }
+
+    /// The current key's value, honouring TTL.
+    @inline(__always)
+    final func read() -> V? {
+        let g = backend.currentGroupIndex, k = key
+        guard let entry = table.groups[g][k] else { return nil }
+        guard let ttl else { return entry.value }
+        let now = backend.clock.now()
+        if now - entry.touched >= ttl.timeToLive.milliseconds {
+            table.groups[g][k] = nil
+            return nil
+        }
+        if ttl.updateType == .onReadAndWrite { table.groups[g][k]!.touched = now }
+        return entry.value
+    }
+
+    @inline(__always)
+    final func write(_ value: V) {
+        let touched = ttl == nil ? 0 : backend.clock.now()
+        table.groups[backend.currentGroupIndex][key] = StateEntry(value: value, touched: touched)
+    }
+
+    /// Mutates the current key's value in place (one hash look-up), creating it if absent.
+    @inline(__always)
+    final func modify<R>(default makeDefault: () -> V, _ body: (inout V) throws -> R) rethrows -> R {
+        if ttl != nil { _ = read() }  // drops an expired value first
+        let touched = ttl == nil ? 0 : backend.clock.now()
+        return try body(&table.groups[backend.currentGroupIndex][key, default: StateEntry(value: makeDefault(), touched: touched)].value)
+    }
+
+    /// Removes the current key's value.
+    public final func clear() {
+        table.groups[backend.currentGroupIndex][key] = nil
+    }
+
+    /// Drops every expired entry (all keys); returns how many.
+    @discardableResult
+    public final func purgeExpired() -> Int {
+        guard let ttl else { return 0 }
+        let now = backend.clock.now()
+        var removed = 0
+        for g in table.groups.indices {
+            let before = table.groups[g].count
+            table.groups[g] = table.groups[g].filter { now - $0.value.touched < ttl.timeToLive.milliseconds }
+            removed += before - table.groups[g].count
+        }
+        return removed
+    }
+}
+
+/// One value per key.
+public final class ValueState<K: StreamKey, V>: KeyedStateBase<K, V> {
+    public var value: V? { read() }
+    public func update(_ value: V) { write(value) }
+}
+
+/// A list per key.
+public final class ListState<K: StreamKey, V>: KeyedStateBase<K, [V]> {
+    public var values: [V] { read() ?? [] }
+    public func add(_ value: V) { modify(default: { [] }) { $0.append(value) } }
+    public func update(_ values: [V]) { write(values) }
+}
+
+/// A map per key.
+public final class MapState<K: StreamKey, MK: Hashable, MV>: KeyedStateBase<K, [MK: MV]> {
+    public subscript(mapKey: MK) -> MV? { read()?[mapKey] }
+    public func put(_ mapKey: MK, _ value: MV) { modify(default: { [:] }) { $0[mapKey] = value } }
+    public func remove(_ mapKey: MK) { modify(default: { [:] }) { $0[mapKey] = nil } }
+    public var entries: [MK: MV] { read() ?? [:] }
+    public var isEmpty: Bool { read()?.isEmpty ?? true }
+}
+
+/// A value per key that every `add` folds into with a reduce function.
+public final class ReducingState<K: StreamKey, V>: KeyedStateBase<K, V> {
+    let reduce: (V, V) throws -> V
+    init(name: String, backend: KeyedStateBackend<K>, ttl: StateTTL?, reduce: @escaping (V, V) throws -> V) {
+        self.reduce = reduce
+        super.init(name: name, backend: backend, ttl: ttl)
+    }
+    public var value: V? { read() }
+    public func add(_ value: V) throws {
+        if let current = read() { write(try reduce(current, value)) } else { write(value) }
+    }
+}
+
+/// An accumulator per key, fed by `add` and read through the aggregate's result.
+public final class AggregatingState<K: StreamKey, A: AggregateFunction>: KeyedStateBase<K, A.Accumulator> {
+    let aggregate: A
+    init(name: String, backend: KeyedStateBackend<K>, ttl: StateTTL?, aggregate: A) {
+        self.aggregate = aggregate
+        super.init(name: name, backend: backend, ttl: ttl)
+    }
+    public var value: A.Output? { read().map(aggregate.result) }
+    public func add(_ input: A.Input) {
+        modify(default: aggregate.makeAccumulator) { aggregate.add(input, to: &$0) }
+    }
+}

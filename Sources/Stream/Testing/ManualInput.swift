@@ -1,0 +1,63 @@
+import Synchronization
+
+/// A source fed by hand: records with explicit timestamps, watermarks, and the end of input.
+/// For the deterministic harness and for examples; one split (parallelism 1).
+public final class ManualInput<T: Sendable>: Sendable {
+    enum Event: Sendable {
+        case record(T, Timestamp)
+        case watermark(Timestamp)
+        case end
+    }
+    private let queue = Mutex<[Event]>([])
+
+    public init() {}
+
+    public func send(_ value: T, at timestamp: Timestamp = noTimestamp) { queue.withLock { $0.append(.record(value, timestamp)) } }
+    public func watermark(_ t: Timestamp) { queue.withLock { $0.append(.watermark(t)) } }
+    public func end() { queue.withLock { $0.append(.end) } }
+
+    func take(max: Int) -> [Event] {
+        queue.withLock { q in
+            let n = Swift.min(max, q.count)
+            defer { q.removeFirst(n) }
+            return Array(q.prefix(n))
+        }
+    }
+}
+
+struct ManualReader<T: Sendable>: SourceReader {
+    let input: ManualInput<T>
+
+    mutating func read(into context: SourceContext<T>, limit: Int) throws -> SourceReadResult {
+        let events = input.take(max: limit)
+        if events.isEmpty { return .nothingAvailable }
+        for (i, event) in events.enumerated() {
+            switch event {
+            case .record(let v, let ts): try context.emit(v, timestamp: ts)
+            case .watermark(let wm):
+                // A watermark ends the batch so that it follows exactly the records before it.
+                context.emitWatermark(wm)
+                input.putBack(Array(events[(i + 1)...]))
+                return .more
+            case .end: return .finished
+            }
+        }
+        return .more
+    }
+}
+
+extension ManualInput {
+    fileprivate func putBack(_ events: [Event]) {
+        guard !events.isEmpty else { return }
+        queue.withLock { $0.insert(contentsOf: events, at: 0) }
+    }
+}
+
+extension StreamEnvironment {
+    /// A source whose records the caller sends by hand (parallelism 1).
+    public func manualSource<T: Sendable>(_ type: T.Type = T.self, name: String = "manual") -> (DataStream<T>, ManualInput<T>) {
+        let input = ManualInput<T>()
+        let stream = source(name: name, parallelism: 1) { _, _ in ManualReader(input: input) }
+        return (stream, input)
+    }
+}

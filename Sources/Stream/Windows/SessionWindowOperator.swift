@@ -1,0 +1,108 @@
+/// Session windows: per key, windows of activity separated by at least `gap`. A record opens
+/// `[t, t + gap)`; windows that touch merge, their accumulators merged. Each session has a
+/// timer at its end (and one at end + allowed lateness for cleanup); timers of sessions that
+/// merged away are ignored when they fire.
+final class SessionWindowOperator<K: StreamKey, T: Sendable, A: AggregateFunction, R: Sendable>: StreamOperator
+where A.Input == T {
+    struct Session {
+        var window: TimeWindow
+        var accumulator: A.Accumulator
+    }
+
+    let output = Output<R>()
+    private let keyOf: (T) -> K
+    private let aggregate: A
+    private let makeResult: (K, TimeWindow, A.Output) throws -> R
+    private let settings: WindowSettings<T>
+    private let gap: Int64
+    private let isEventTime: Bool
+    /// Per key, its sessions ordered by start.
+    private var sessions: [K: [Session]] = [:]
+    private let timers = InternalTimers<K, Int8>()
+
+    init(info: OperatorInfo, runtime: OperatorRuntime, keyOf: @escaping (T) -> K, aggregate: A,
+         settings: WindowSettings<T>, makeResult: @escaping (K, TimeWindow, A.Output) throws -> R) {
+        self.keyOf = keyOf
+        self.aggregate = aggregate
+        self.makeResult = makeResult
+        self.settings = settings
+        guard case .session(let g) = settings.spec.kind else { preconditionFailure("not a session window") }
+        gap = g
+        isEventTime = settings.spec.domain == .eventTime
+        super.init(info: info, inputs: 1, runtime: runtime)
+        outputs = [output]
+    }
+
+    func process(_ value: T, _ ts: Timestamp) throws {
+        let time: Timestamp
+        if isEventTime {
+            guard ts != noTimestamp else { throw wrap(MissingTimestampError(), context: "record \(shortDescription(value))") }
+            time = ts
+        } else {
+            time = processingClock.now()
+        }
+        let key = keyOf(value)
+        var merged = Session(window: TimeWindow(start: time, end: time + gap), accumulator: aggregate.makeAccumulator())
+        aggregate.add(value, to: &merged.accumulator)
+        var list = sessions[key] ?? []
+        // Merge every session that overlaps or touches the new one.
+        list.removeAll { s in
+            guard s.window.start <= merged.window.end && s.window.end >= merged.window.start else { return false }
+            merged.window = TimeWindow(start: min(s.window.start, merged.window.start), end: max(s.window.end, merged.window.end))
+            aggregate.merge(s.accumulator, into: &merged.accumulator)
+            return true
+        }
+        if isEventTime && isWindowLate(merged.window, lateness: settings.allowedLateness) {
+            try emitLate(value, timestamp: ts, tag: settings.lateTag)
+            return
+        }
+        let at = list.firstIndex { $0.window.start > merged.window.start } ?? list.count
+        list.insert(merged, at: at)
+        sessions[key] = list
+        let fireAt = merged.window.maxTimestamp
+        if isEventTime {
+            timers.registerEventTime(fireAt, key: key, namespace: 0)
+            if settings.allowedLateness > 0 { timers.registerEventTime(fireAt + settings.allowedLateness, key: key, namespace: 1) }
+            if fireAt <= currentWatermark { try emit(key, merged) }  // late firing within lateness
+        } else {
+            timers.registerProcessingTime(fireAt, key: key, namespace: 0)
+        }
+    }
+
+    private func emit(_ key: K, _ s: Session) throws {
+        let result: R
+        do { result = try makeResult(key, s.window, aggregate.result(s.accumulator)) } catch {
+            throw wrap(error, context: "key \(key), window \(s.window)")
+        }
+        try output.emit(result, timestamp: s.window.maxTimestamp)
+    }
+
+    /// A timer at `time`: fire the key's session ending there; drop sessions whose cleanup
+    /// time (end + lateness) is reached.
+    private func onTimer(_ timer: TimerEntry<K, Int8>, lateness: Int64) throws {
+        guard var list = sessions[timer.key] else { return }
+        if timer.namespace == 0, let s = list.first(where: { $0.window.maxTimestamp == timer.timestamp }) {
+            try emit(timer.key, s)
+        }
+        list.removeAll { $0.window.maxTimestamp + lateness <= timer.timestamp }
+        sessions[timer.key] = list.isEmpty ? nil : list
+    }
+
+    override func onWatermark(_ watermark: Timestamp) throws {
+        guard isEventTime else { return }
+        try timers.advanceWatermark(to: watermark) { try onTimer($0, lateness: settings.allowedLateness) }
+    }
+
+    override func nextProcessingTime() -> Timestamp? { isEventTime ? nil : timers.nextProcessingTime }
+
+    override func onProcessingTime(_ now: Timestamp) throws {
+        try timers.advanceProcessingTime(to: now) { try onTimer($0, lateness: 0) }
+    }
+
+    override func onFinish() throws {
+        if !isEventTime {
+            for (key, list) in sessions { for s in list { try emit(key, s) } }
+            sessions.removeAll()
+        }
+    }
+}

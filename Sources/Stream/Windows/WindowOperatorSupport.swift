@@ -1,0 +1,39 @@
+import Logging
+
+/// Settings shared by the window operators.
+struct WindowSettings<T>: @unchecked Sendable {
+    var spec: WindowSpec
+    /// How long after a window fired late records still update it (event time only).
+    var allowedLateness: Int64
+    /// Where records too late for every window go; without one they are dropped and counted.
+    var lateTag: OutputTag<T>?
+}
+
+/// The part of a window operator that decides what is late and where late records go.
+extension StreamOperator {
+    /// Event time: a window is late when its cleanup time (end + lateness) has passed.
+    @inline(__always)
+    func isWindowLate(_ window: TimeWindow, lateness: Int64) -> Bool {
+        window.maxTimestamp &+ lateness <= currentWatermark
+    }
+
+    func emitLate<T>(_ value: T, timestamp: Timestamp, tag: OutputTag<T>?) throws {
+        if let tag, let late = sideOutput(tag) {
+            try late.emit(value, timestamp: timestamp)
+        } else {
+            if metrics.lateRecordsDropped == 0 {
+                Logger(label: "vigil.stream").warning(
+                    "late record dropped (no late side output declared); further drops are only counted",
+                    metadata: ["operator": "\(info.name)", "timestamp": "\(timestamp)", "watermark": "\(currentWatermark)"])
+            }
+            metrics.lateRecordsDropped += 1
+        }
+    }
+}
+
+/// Records with no event timestamp cannot be windowed in event time.
+struct MissingTimestampError: Error, CustomStringConvertible {
+    var description: String {
+        "record has no event timestamp: give the source a WatermarkStrategy or call assignTimestamps(...) before an event-time window"
+    }
+}

@@ -1,0 +1,3 @@
+import XCTest
+@testable import Detectors
+final class DetectorsPlaceholderTests: XCTestCase { func testModuleLinks() { _ = DetectorsModule.self } }

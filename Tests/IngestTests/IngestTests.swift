@@ -1,0 +1,3 @@
+import XCTest
+@testable import Ingest
+final class IngestPlaceholderTests: XCTestCase { func testModuleLinks() { _ = IngestModule.self } }

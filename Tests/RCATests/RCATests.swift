@@ -1,0 +1,3 @@
+import XCTest
+@testable import RCA
+final class RCAPlaceholderTests: XCTestCase { func testModuleLinks() { _ = RCAModule.self } }
