@@ -1,6 +1,10 @@
 /// Shared machinery of the keyed state kinds: a key-grouped table of entries scoped to the
 /// backend's current key, with optional TTL.
-public class KeyedStateBase<K: StreamKey, V>: KeyedStateEnumerable {
+///
+/// A handle is only ever used by the task thread of the operator that created it. It is
+/// marked Sendable so that process functions holding handles can be Sendable: the function
+/// value the DSL copies to every subtask holds none yet (handles are made in `open`).
+public class KeyedStateBase<K: StreamKey, V>: KeyedStateEnumerable, @unchecked Sendable {
     public let name: String
     unowned let backend: KeyedStateBackend<K>
     var table: KeyGroupedTable<K, StateEntry<V>>

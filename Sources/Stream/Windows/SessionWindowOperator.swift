@@ -61,9 +61,12 @@ where A.Input == T {
         sessions[key] = list
         let fireAt = merged.window.maxTimestamp
         if isEventTime {
-            timers.registerEventTime(fireAt, key: key, namespace: 0)
             if settings.allowedLateness > 0 { timers.registerEventTime(fireAt + settings.allowedLateness, key: key, namespace: 1) }
-            if fireAt <= currentWatermark { try emit(key, merged) }  // late firing within lateness
+            if fireAt <= currentWatermark {
+                try emit(key, merged)  // late firing within lateness; a timer would fire it twice
+            } else {
+                timers.registerEventTime(fireAt, key: key, namespace: 0)
+            }
         } else {
             timers.registerProcessingTime(fireAt, key: key, namespace: 0)
         }
