@@ -1,0 +1,60 @@
+import Foundation
+import XCTest
+@testable import Stream
+
+/// A slow consumer makes its producers block on full channels; queues never exceed their
+/// bound, so memory stays bounded however fast the source is.
+final class BackpressureTests: XCTestCase {
+    /// A sink that stops at its first record until the test opens the gate.
+    struct GatedWriter: SinkWriter {
+        let arrived: DispatchSemaphore
+        let gate: DispatchSemaphore
+        var count = 0
+        mutating func write(_ value: Int, timestamp: Timestamp) throws {
+            if count == 0 { arrived.signal(); gate.wait() }
+            count += 1
+        }
+    }
+
+    func testSlowSinkBlocksUpstreamAndQueuesStayWithinTheirBound() throws {
+        let total = 1_000_000
+        let env = StreamEnvironment(name: "backpressure", parallelism: 2)
+        env.exchange = ExchangeConfig(batchSize: 256, channelCapacity: 4)
+        let arrived = DispatchSemaphore(value: 0), gate = DispatchSemaphore(value: 0)
+        env.generate(count: total) { $0 }
+            .map { $0 }
+            .keyBy { $0 % 10 }.process { (n: Int, ctx: KeyedContext<Int, Int>) in try ctx.emit(n) }
+            .sink(parallelism: 1) { _, _ in GatedWriter(arrived: arrived, gate: gate) }
+        let job = try env.start()
+        arrived.wait()
+
+        // While the sink is stalled, the pipeline fills and then stops: wait (bounded) until the
+        // source tasks stop reading.
+        func sourceRead() -> Int { job.metrics.task(named: "generator").reduce(0) { $0 + $1.recordsIn } }
+        var last = -1
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            let now = sourceRead()
+            if now == last { break }
+            last = now
+            Thread.sleep(forTimeInterval: 0.2)  // observation interval, not a timing assumption
+        }
+        let stalled = job.metrics
+        // What can be in flight: every channel full, plus each task's partly filled batches.
+        let channels = stalled.tasks.reduce(0) { $0 + $1.channelHighWaterMarks.count }
+        let bound = channels * (4 + 1) * 256 + stalled.tasks.count * 4 * 256
+        XCTAssertLessThan(last, total, "the source must be held back, not read everything")
+        XCTAssertLessThanOrEqual(last, bound, "records read while the sink is stalled exceed what the queues may hold")
+
+        gate.signal()
+        let result = try job.wait()
+        for t in result.metrics.tasks {
+            for hw in t.channelHighWaterMarks {
+                XCTAssertLessThanOrEqual(hw, t.channelCapacity, "\(t.name): a channel exceeded its bound")
+            }
+        }
+        let blocked = result.metrics.task(named: "generator").reduce(UInt64(0)) { $0 + $1.backpressureNanos }
+        XCTAssertGreaterThan(blocked, 0, "the source tasks must report time blocked by backpressure")
+        XCTAssertEqual(result.metrics.task(named: "process").reduce(0) { $0 + $1.recordsIn }, total)
+    }
+}
