@@ -80,6 +80,7 @@ struct InputHandle {
         let call = push.call
         return InputHandle(push: push, drain: { payload in
             let batch = payload as! ContiguousArray<StreamRecord<T>>
+            prefetch(batch)
             for r in batch { try call(r.value, r.timestamp) }
         })
     }
@@ -127,5 +128,18 @@ struct OutputSlot {
             op.outputs.append(output)
         }
         return .of(output)
+    }
+}
+
+/// Reads one byte per cache line of a batch before it is processed. The batch was written on
+/// another core; a plain sequential sweep lets the hardware prefetcher stream it in, where
+/// the per-record loop (interleaved with hash-table work) would wait on each line in turn.
+@inline(__always)
+func prefetch<T>(_ batch: ContiguousArray<T>) {
+    batch.withUnsafeBytes { bytes in
+        var sink: UInt8 = 0
+        var i = 0
+        while i < bytes.count { sink &+= bytes[i]; i &+= 64 }
+        withExtendedLifetime(sink) {}
     }
 }

@@ -74,26 +74,38 @@ final class RecordWriter<T: Sendable>: EventSink {
     @inline(__always)
     private func append(_ value: T, _ ts: Timestamp, to target: Int) throws {
         buffers[target].append(StreamRecord(value, timestamp: ts))
-        if buffers[target].count >= batchSize { try flush(target) }
+        if buffers[target].count >= batchSize { try flush(target, urgent: false) }
     }
 
-    private func flush(_ target: Int) throws {
+    private func flush(_ target: Int, urgent: Bool) throws {
         let count = buffers[target].count
         guard count > 0 else { return }
-        var fresh = ContiguousArray<StreamRecord<T>>()
-        fresh.reserveCapacity(batchSize)
+        var fresh = reusableBuffer(target)
         swap(&fresh, &buffers[target])
         metrics.recordsOut += count
-        try send(.records(fresh, count: count), to: target)
+        try send(.records(fresh, count: count), to: target, urgent: urgent)
     }
 
-    func flushAll() throws {
-        for t in targets.indices { try flush(t) }
-    }
-
-    private func send(_ element: StreamElement, to target: Int) throws {
+    private func reusableBuffer(_ target: Int) -> ContiguousArray<StreamRecord<T>> {
         let t = targets[target]
-        guard let blocked = t.inbox.send(element, to: t.channel) else { throw JobCancelled() }
+        if let recycled = t.inbox.reusableBuffer(channel: t.channel) {
+            var buffer = recycled as! ContiguousArray<StreamRecord<T>>
+            buffer.removeAll(keepingCapacity: true)
+            return buffer
+        }
+        var buffer = ContiguousArray<StreamRecord<T>>()
+        buffer.reserveCapacity(batchSize)
+        return buffer
+    }
+
+    /// Sends partial batches too: the producer is about to go idle, or a control event follows.
+    func flushAll() throws {
+        for t in targets.indices { try flush(t, urgent: true) }
+    }
+
+    private func send(_ element: StreamElement, to target: Int, urgent: Bool = true) throws {
+        let t = targets[target]
+        guard let blocked = t.inbox.send(element, to: t.channel, urgent: urgent) else { throw JobCancelled() }
         metrics.backpressureNanos += blocked
     }
 

@@ -7,4 +7,5 @@ public enum StreamElement: Sendable {
     case watermarkStatus(idle: Bool)
     /// The upstream subtask has finished; nothing follows on this channel.
     case endOfPartition
+
 }

@@ -60,6 +60,7 @@ final class StreamTask {
         case .records(let batch, let count):
             metrics.recordsIn += count
             try binding.drain(batch)
+            inbox?.recycle(batch, channel: channel)
             try batchEnd()
         case .watermark(let wm):
             if let combined = gates[binding.input].update(channel: binding.gateChannel, watermark: wm) {

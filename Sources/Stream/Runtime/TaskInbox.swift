@@ -10,6 +10,8 @@ public final class TaskInbox: @unchecked Sendable {
     public let capacityPerChannel: Int
     private let lock = ConditionLock()
     private var channels: [Ring]
+    /// Drained batch buffers on their way back to each channel's producer (see `recycle`).
+    private var recycled: [[any Sendable]]
     private var paused: [Bool]
     private var nextToRead = 0
     private var closed = false
@@ -18,10 +20,16 @@ public final class TaskInbox: @unchecked Sendable {
     /// The most elements any channel held at once (the backpressure test checks the bound).
     private var highWaterMarks: [Int]
 
+    private let wakeConsumerAt: Int
+    private let wakeProducersAt: Int
+
     public init(channels count: Int, capacityPerChannel: Int) {
         precondition(capacityPerChannel > 0)
         self.capacityPerChannel = capacityPerChannel
+        self.wakeConsumerAt = max(1, min(capacityPerChannel, 1 << 20) / 2)
+        self.wakeProducersAt = max(0, min(capacityPerChannel, 1 << 20) / 2 - 1)
         self.channels = (0..<count).map { _ in Ring() }
+        self.recycled = Array(repeating: [], count: count)
         self.paused = Array(repeating: false, count: count)
         self.highWaterMarks = Array(repeating: 0, count: count)
     }
@@ -29,9 +37,11 @@ public final class TaskInbox: @unchecked Sendable {
     public var channelCount: Int { channels.count }
 
     /// Appends to `channel`, waiting while it is full. Returns the nanoseconds spent waiting,
-    /// or nil when the inbox was closed (the job is being cancelled).
+    /// or nil when the inbox was closed (the job is being cancelled). `urgent`: wake the
+    /// consumer now (control events, partial batches flushed by an idle producer) rather than
+    /// when a run of batches has queued up.
     @discardableResult
-    public func send(_ element: StreamElement, to channel: Int) -> UInt64? {
+    public func send(_ element: StreamElement, to channel: Int, urgent: Bool = true) -> UInt64? {
         lock.lock()
         defer { lock.unlock() }
         var blockedSince: UInt64 = 0
@@ -43,8 +53,12 @@ public final class TaskInbox: @unchecked Sendable {
         }
         if closed { return nil }
         channels[channel].append(element)
-        if channels[channel].count > highWaterMarks[channel] { highWaterMarks[channel] = channels[channel].count }
-        if consumerWaiting { lock.signalData() }
+        let queued = channels[channel].count
+        if queued > highWaterMarks[channel] { highWaterMarks[channel] = queued }
+        // Hysteresis: wake a sleeping consumer once there is a run of work for it (or for any
+        // control event, or a lone partial batch flushed by an idle producer), not for every
+        // batch. Waking per batch made the two threads ping-pong through the scheduler.
+        if consumerWaiting && (queued >= wakeConsumerAt || urgent) { lock.signalData() }
         return blockedSince == 0 ? 0 : monotonicNanos() - blockedSince
     }
 
@@ -68,7 +82,8 @@ public final class TaskInbox: @unchecked Sendable {
                 if paused[c] { continue }
                 if let element = channels[c].popFirst() {
                     nextToRead = (c + 1) % n
-                    if producersWaiting > 0 && channels[c].count == capacityPerChannel - 1 { lock.broadcastRoom() }
+                    // Likewise, let blocked producers go once the channel has drained by half.
+                    if producersWaiting > 0 && channels[c].count <= wakeProducersAt { lock.broadcastRoom() }
                     return .element(element, channel: c)
                 }
             }
@@ -77,6 +92,20 @@ public final class TaskInbox: @unchecked Sendable {
             lock.waitForData(deadlineNanos: deadlineNanos)
             consumerWaiting = false
         }
+    }
+
+    /// Hands a drained batch's buffer back for the channel's producer to refill: no allocation
+    /// per batch, and the producer writes into memory it wrote before rather than memory the
+    /// consumer freed (fewer cache lines crossing cores).
+    public func recycle(_ buffer: any Sendable, channel: Int) {
+        lock.withLock {
+            if recycled[channel].count < 2 { recycled[channel].append(buffer) }
+        }
+    }
+
+    /// A buffer recycled for `channel`, if any.
+    public func reusableBuffer(channel: Int) -> (any Sendable)? {
+        lock.withLock { recycled[channel].popLast() }
     }
 
     /// Stops (or resumes) reading a channel; its producer blocks once the channel is full.

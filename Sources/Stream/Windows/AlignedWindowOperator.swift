@@ -5,11 +5,15 @@
 /// For snapshots, a bucket's keys are grouped by key group when written.
 final class AlignedWindowOperator<K: StreamKey, T: Sendable, A: AggregateFunction, R: Sendable>: StreamOperator
 where A.Input == T {
-    final class Bucket {
+    /// A struct mutated in place through `buckets[i]`: no reference counting per record.
+    struct Bucket {
         let window: TimeWindow
         var accumulators: [K: A.Accumulator] = [:]
         var fired = false
-        init(window: TimeWindow) { self.window = window }
+        init(window: TimeWindow, expectedKeys: Int) {
+            self.window = window
+            accumulators.reserveCapacity(expectedKeys)
+        }
     }
 
     let output = Output<R>()
@@ -21,6 +25,7 @@ where A.Input == T {
     private let isEventTime: Bool
     /// Open windows, ordered by end.
     private(set) var buckets: [Bucket] = []
+    private var lastBucketSize = 0
 
     init(info: OperatorInfo, runtime: OperatorRuntime, keyOf: @escaping (T) -> K, aggregate: A,
          settings: WindowSettings<T>, makeResult: @escaping (K, TimeWindow, A.Output) throws -> R) {
@@ -55,28 +60,30 @@ where A.Input == T {
             start -= slide
             if isEventTime && isWindowLate(window, lateness: settings.allowedLateness) { continue }
             assigned = true
-            let bucket = bucket(for: window)
-            aggregate.add(value, to: &bucket.accumulators[key, default: aggregate.makeAccumulator()])
+            let b = bucketIndex(for: window)
+            aggregate.add(value, to: &buckets[b].accumulators[key, default: aggregate.makeAccumulator()])
             // Allowed lateness: a record for a window that already fired fires it again.
             if isEventTime && window.maxTimestamp <= currentWatermark {
-                try emit(key, bucket.window, bucket.accumulators[key]!)
+                try emit(key, window, buckets[b].accumulators[key]!)
             }
         }
         if !assigned { try emitLate(value, timestamp: ts, tag: settings.lateTag) }
     }
 
+    /// The index of the window's bucket, created if new. Records arrive near the newest
+    /// windows, so the search runs from the end and usually stops at once.
     @inline(__always)
-    private func bucket(for window: TimeWindow) -> Bucket {
+    private func bucketIndex(for window: TimeWindow) -> Int {
         var i = buckets.count - 1
         while i >= 0 {
-            let b = buckets[i]
-            if b.window.end == window.end { return b }
-            if b.window.end < window.end { break }
+            let end = buckets[i].window.end
+            if end == window.end { return i }
+            if end < window.end { break }
             i -= 1
         }
-        let b = Bucket(window: window)
-        buckets.insert(b, at: i + 1)
-        return b
+        // Size a new window like the last one: keys recur, and growing a table rehashes it.
+        buckets.insert(Bucket(window: window, expectedKeys: lastBucketSize), at: i + 1)
+        return i + 1
     }
 
     @inline(__always)
@@ -88,18 +95,21 @@ where A.Input == T {
         try output.emit(result, timestamp: window.maxTimestamp)
     }
 
-    private func fire(_ bucket: Bucket) throws {
-        bucket.fired = true
-        for (key, acc) in bucket.accumulators { try emit(key, bucket.window, acc) }
+    private func fire(_ i: Int) throws {
+        buckets[i].fired = true
+        lastBucketSize = buckets[i].accumulators.count
+        let window = buckets[i].window
+        for (key, acc) in buckets[i].accumulators { try emit(key, window, acc) }
     }
 
     override func onWatermark(_ watermark: Timestamp) throws {
         guard isEventTime else { return }
         var purge = 0
-        for b in buckets {
-            guard b.window.maxTimestamp <= watermark else { break }
-            if !b.fired { try fire(b) }
-            if b.window.maxTimestamp &+ settings.allowedLateness <= watermark { purge += 1 }
+        for i in buckets.indices {
+            let maxTimestamp = buckets[i].window.maxTimestamp
+            guard maxTimestamp <= watermark else { break }
+            if !buckets[i].fired { try fire(i) }
+            if maxTimestamp &+ settings.allowedLateness <= watermark { purge += 1 }
         }
         // Buckets are ordered by end, so cleanable ones form a prefix.
         if purge > 0 { buckets.removeFirst(purge) }
@@ -111,14 +121,14 @@ where A.Input == T {
 
     override func onProcessingTime(_ now: Timestamp) throws {
         while let b = buckets.first, b.window.maxTimestamp <= now {
-            try fire(b)
+            try fire(0)
             buckets.removeFirst()
         }
     }
 
     override func onFinish() throws {
         // Processing-time windows still open at the end of a bounded input fire now, as in Flink.
-        if !isEventTime { for b in buckets { try fire(b) }; buckets.removeAll() }
+        if !isEventTime { for i in buckets.indices { try fire(i) }; buckets.removeAll() }
     }
 
     /// Number of (key, window) accumulators held.

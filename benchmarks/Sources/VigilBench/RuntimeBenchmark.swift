@@ -1,0 +1,182 @@
+import Foundation
+import Stream
+
+/// The runtime benchmark (issue "The dataflow runtime"): 10 M events over 10,000 service ids,
+/// +1 ms of event time per event with up to 1 s of disorder, a 10 s tumbling event-time window
+/// per key computing count / mean / max, results to a null sink. Vigil at parallelism 1 and 2
+/// against a hand-written loop over the same pre-generated events, in the same run.
+struct LatencyEvent: Sendable {
+    var service: Int
+    var latency: Float
+    var timestamp: Int64
+}
+
+/// count / mean / max of latency.
+struct LatencyStats: Sendable, Equatable {
+    var count: Int = 0
+    var sum: Double = 0
+    var max: Float = -.infinity
+    var mean: Double { sum / Double(count) }
+}
+
+struct LatencyAggregate: AggregateFunction {
+    func makeAccumulator() -> LatencyStats { LatencyStats() }
+    func add(_ e: LatencyEvent, to s: inout LatencyStats) {
+        s.count += 1
+        s.sum += Double(e.latency)
+        if e.latency > s.max { s.max = e.latency }
+    }
+    func merge(_ o: LatencyStats, into s: inout LatencyStats) {
+        s.count += o.count
+        s.sum += o.sum
+        s.max = Swift.max(s.max, o.max)
+    }
+    func result(_ s: LatencyStats) -> LatencyStats { s }
+}
+
+/// Counts results and folds them into a checksum so nothing is optimised away.
+struct ChecksumWriter: SinkWriter {
+    let total: ResultTotals
+    var count = 0
+    var checksum = 0.0
+    mutating func write(_ r: WindowResult<Int, LatencyStats>, timestamp: Timestamp) throws {
+        count += 1
+        checksum += Double(r.value.count) + r.value.mean
+    }
+    mutating func finish() throws { total.add(count: count, checksum: checksum) }
+}
+
+final class ResultTotals: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var count = 0
+    private(set) var checksum = 0.0
+    func add(count: Int, checksum: Double) {
+        lock.lock(); defer { lock.unlock() }
+        self.count += count
+        self.checksum += checksum
+    }
+}
+
+let windowSize: Int64 = 10_000
+let disorder: Int64 = 1_000
+
+func makeLatencyEvents(count: Int, keys: Int) -> [LatencyEvent] {
+    var rng = SplitMix64(state: 42)
+    var events = [LatencyEvent]()
+    events.reserveCapacity(count)
+    for i in 0..<count {
+        let jitter = Int64(rng.next() % UInt64(disorder + 1))
+        events.append(LatencyEvent(service: Int(rng.next() % UInt64(keys)),
+                                   latency: Float(rng.next() % 10_000) / 10,
+                                   timestamp: Int64(i) + disorder - jitter))
+    }
+    return events
+}
+
+/// The hand-written reference: one loop, a dictionary of per-key aggregates per open window,
+/// the same watermark rule (max timestamp - bound - 1), windows emitted when it passes them.
+func referenceLoop(_ events: [LatencyEvent]) -> (count: Int, checksum: Double) {
+    var open: [Int64: [Int: LatencyStats]] = [:]
+    var maxTimestamp = Int64.min
+    var emittedUpTo = Int64.min  // watermark at the last check
+    var count = 0
+    var checksum = 0.0
+    func emit(_ windows: [Int: LatencyStats]) {
+        for (_, s) in windows { count += 1; checksum += Double(s.count) + s.mean }
+    }
+    for (i, e) in events.enumerated() {
+        let start = e.timestamp - ((e.timestamp % windowSize) + windowSize) % windowSize
+        open[start + windowSize, default: [:]][e.service, default: LatencyStats()].add(e)
+        if e.timestamp > maxTimestamp { maxTimestamp = e.timestamp }
+        // Check the watermark as often as the runtime emits it (once per 1024 records).
+        if i & 1023 == 1023 {
+            let watermark = maxTimestamp - disorder - 1
+            if watermark > emittedUpTo {
+                emittedUpTo = watermark
+                for end in open.keys where end - 1 <= watermark { emit(open.removeValue(forKey: end)!) }
+            }
+        }
+    }
+    for end in open.keys.sorted() { emit(open[end]!) }
+    return (count, checksum)
+}
+
+extension LatencyStats {
+    mutating func add(_ e: LatencyEvent) {
+        count += 1
+        sum += Double(e.latency)
+        if e.latency > max { max = e.latency }
+    }
+}
+
+func runVigil(_ events: [LatencyEvent], parallelism: Int) throws -> (seconds: Double, totals: ResultTotals) {
+    let env = StreamEnvironment(name: "runtime-benchmark", parallelism: parallelism)
+    let totals = ResultTotals()
+    let tuning = ProcessInfo.processInfo.environment
+    if let b = tuning["VIGIL_BATCH"].flatMap(Int.init) { env.exchange.batchSize = b }
+    if let c = tuning["VIGIL_CAPACITY"].flatMap(Int.init) { env.exchange.channelCapacity = c }
+    env.fromCollection(events, name: "events",
+                       watermarks: .boundedOutOfOrderness(.milliseconds(disorder)) { $0.timestamp })
+        .keyBy { $0.service }
+        .window(.tumbling(.milliseconds(windowSize)))
+        .aggregate(LatencyAggregate())
+        .sink(name: "null") { _, _ in ChecksumWriter(total: totals) }
+    let seconds = try time { try env.execute() }
+    return (seconds, totals)
+}
+
+func runtimeBenchmark(quick: Bool) throws -> Figures {
+    // Profiling aid: VIGIL_BENCH_ONLY=p2 runs just Vigil at that parallelism.
+    if let only = ProcessInfo.processInfo.environment["VIGIL_BENCH_ONLY"], let p = Int(only.dropFirst()) {
+        let events = makeLatencyEvents(count: quick ? 1_000_000 : 10_000_000, keys: 10_000)
+        let (seconds, totals) = try runVigil(events, parallelism: p)
+        print("parallelism \(p): \(formatRate(Double(events.count) / seconds)), \(totals.count) results")
+        return Figures()
+    }
+    let count = quick ? 1_000_000 : 10_000_000
+    let repetitions = quick ? 1 : 5
+    let keys = 10_000
+    print("runtime benchmark: \(count) events, \(keys) keys, 10 s tumbling windows, 1 s disorder, median of \(repetitions)")
+    let events = makeLatencyEvents(count: count, keys: keys)
+    let rssAfterGeneration = currentRSSMegabytes()
+
+    var reference: [Double] = [], p1: [Double] = [], p2: [Double] = []
+    var expected = (count: 0, checksum: 0.0)
+    // Interleave the three so that machine noise hits them alike.
+    for _ in 0..<repetitions {
+        reference.append(time { expected = referenceLoop(events) })
+        for (p, into) in [(1, 0), (2, 1)] {
+            let (seconds, totals) = try runVigil(events, parallelism: p)
+            guard totals.count == expected.count, abs(totals.checksum - expected.checksum) < 1e-6 * abs(expected.checksum) else {
+                throw BenchmarkError("parallelism \(p) produced \(totals.count) results (checksum \(totals.checksum)); the reference \(expected.count) (\(expected.checksum))")
+            }
+            if into == 0 { p1.append(seconds) } else { p2.append(seconds) }
+        }
+    }
+    let referenceRate = Double(count) / median(reference)
+    let p1Rate = Double(count) / median(p1)
+    let p2Rate = Double(count) / median(p2)
+    var f = Figures()
+    f.set("events", count)
+    f.set("window_results", expected.count)
+    f["events_per_s_p1"] = p1Rate
+    f["events_per_s_p2"] = p2Rate
+    f["reference_events_per_s"] = referenceRate
+    f["ratio_p1_vs_reference"] = p1Rate / referenceRate
+    f["scaling_p2_over_p1"] = p2Rate / p1Rate
+    f["peak_rss_mb"] = peakRSSMegabytes()
+    f["input_array_rss_mb"] = rssAfterGeneration
+    printTable("results (median of \(repetitions))", [
+        ("hand-written loop", formatRate(referenceRate)),
+        ("vigil parallelism 1", formatRate(p1Rate) + String(format: "   %.2f x the loop", p1Rate / referenceRate)),
+        ("vigil parallelism 2", formatRate(p2Rate) + String(format: "   %.2f x parallelism 1", p2Rate / p1Rate)),
+        ("window results", "\(expected.count) (identical count and checksum in every run)"),
+        ("peak RSS", String(format: "%.0f MiB (of which the pre-generated input: %.0f MiB)", peakRSSMegabytes(), rssAfterGeneration)),
+    ])
+    return f
+}
+
+struct BenchmarkError: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}
