@@ -19,6 +19,9 @@ public enum SourceReadResult: Sendable {
 public final class SourceContext<T: Sendable> {
     @usableFromInline let output: Output<T>
     @usableFromInline let timestampOf: (@Sendable (T) -> Timestamp)?
+    /// `timestampOf` unwrapped once, so the per-record path does not copy the optional.
+    @usableFromInline let extractTimestamp: @Sendable (T) -> Timestamp
+    @usableFromInline let hasTimestamps: Bool
     @usableFromInline var maxTimestamp: Timestamp = .min
     @usableFromInline var emittedInBatch = 0
     /// Watermarks the reader emitted itself (manual sources in tests).
@@ -27,13 +30,15 @@ public final class SourceContext<T: Sendable> {
     init(output: Output<T>, timestampOf: (@Sendable (T) -> Timestamp)?) {
         self.output = output
         self.timestampOf = timestampOf
+        self.extractTimestamp = timestampOf ?? { _ in noTimestamp }
+        self.hasTimestamps = timestampOf != nil
     }
 
     @inlinable @inline(__always)
     public func emit(_ value: T) throws {
         emittedInBatch &+= 1
-        if let timestampOf {
-            let ts = timestampOf(value)
+        if hasTimestamps {
+            let ts = extractTimestamp(value)
             if ts > maxTimestamp { maxTimestamp = ts }
             try output.emit(value, timestamp: ts)
         } else {

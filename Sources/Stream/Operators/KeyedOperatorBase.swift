@@ -4,6 +4,10 @@ class KeyedOperatorBase<Key: StreamKey, Out: Sendable>: StreamOperator {
     let backend: KeyedStateBackend<Key>
     let timers = InternalTimers<Key, Int8>()
     private(set) var context: KeyedContext<Key, Out>!
+    /// Timer loops made by the concrete subclass's init (specialised, with the user function
+    /// inlined): the overrides below are reached through the vtable, i.e. unspecialised.
+    var fireEventTimers: ((Timestamp) throws -> Void)!
+    var fireProcessingTimers: ((Timestamp) throws -> Void)!
 
     override init(info: OperatorInfo, inputs: Int, runtime: OperatorRuntime) {
         backend = KeyedStateBackend(keyGroups: info.keyGroups, maxParallelism: info.maxParallelism, clock: runtime.clock)
@@ -12,28 +16,29 @@ class KeyedOperatorBase<Key: StreamKey, Out: Sendable>: StreamOperator {
         context = KeyedContext(op: self, output: output, backend: backend, timers: timers)
     }
 
-    /// User code hook for a fired timer (the current key is already set).
-    func fireTimer(_ timestamp: Timestamp, domain: TimeDomain) throws {}
-
-    override func onWatermark(_ watermark: Timestamp) throws {
-        try timers.advanceWatermark(to: watermark) { t in
-            backend.setCurrentKey(t.key)
-            context.timestamp = t.timestamp
-            do { try fireTimer(t.timestamp, domain: .eventTime) } catch { throw wrap(error, context: "key \(t.key) (event-time timer)") }
+    /// Builds the timer loops around `fire` (called from each subclass's init).
+    func makeTimerLoops(_ fire: @escaping (Timestamp, TimeDomain) throws -> Void) {
+        fireEventTimers = { [unowned(unsafe) self] watermark in
+            try self.timers.advanceWatermark(to: watermark) { t in
+                self.backend.setCurrentKey(t.key)
+                self.context.timestamp = t.timestamp
+                do { try fire(t.timestamp, .eventTime) } catch { throw self.wrap(error, context: "key \(t.key) (event-time timer)") }
+            }
         }
-    }
-
-    override func nextProcessingTime() -> Timestamp? { timers.nextProcessingTime }
-
-    override func onProcessingTime(_ now: Timestamp) throws {
-        try timers.advanceProcessingTime(to: now) { t in
-            backend.setCurrentKey(t.key)
-            context.timestamp = t.timestamp
-            do { try fireTimer(t.timestamp, domain: .processingTime) } catch {
-                throw wrap(error, context: "key \(t.key) (processing-time timer)")
+        fireProcessingTimers = { [unowned(unsafe) self] now in
+            try self.timers.advanceProcessingTime(to: now) { t in
+                self.backend.setCurrentKey(t.key)
+                self.context.timestamp = t.timestamp
+                do { try fire(t.timestamp, .processingTime) } catch {
+                    throw self.wrap(error, context: "key \(t.key) (processing-time timer)")
+                }
             }
         }
     }
+
+    override func onWatermark(_ watermark: Timestamp) throws { try fireEventTimers?(watermark) }
+    override func nextProcessingTime() -> Timestamp? { timers.nextProcessingTime }
+    override func onProcessingTime(_ now: Timestamp) throws { try fireProcessingTimers?(now) }
 }
 
 final class KeyedProcessOperator<F: KeyedProcessFunction>: KeyedOperatorBase<F.Key, F.Output> {
@@ -44,6 +49,7 @@ final class KeyedProcessOperator<F: KeyedProcessFunction>: KeyedOperatorBase<F.K
         self.function = function
         self.keyOf = keyOf
         super.init(info: info, inputs: 1, runtime: runtime)
+        makeTimerLoops { [unowned(unsafe) self] t, domain in try self.function.onTimer(t, domain: domain, self.context) }
     }
 
     override func open() throws {
@@ -56,10 +62,6 @@ final class KeyedProcessOperator<F: KeyedProcessFunction>: KeyedOperatorBase<F.K
         backend.setCurrentKey(key)
         context.timestamp = ts
         do { try function.processElement(value, context) } catch { throw wrap(error, context: "key \(key)") }
-    }
-
-    override func fireTimer(_ timestamp: Timestamp, domain: TimeDomain) throws {
-        try function.onTimer(timestamp, domain: domain, context)
     }
 }
 
@@ -74,6 +76,7 @@ final class KeyedCoProcessOperator<F: KeyedCoProcessFunction>: KeyedOperatorBase
         self.keyOf1 = keyOf1
         self.keyOf2 = keyOf2
         super.init(info: info, inputs: 2, runtime: runtime)
+        makeTimerLoops { [unowned(unsafe) self] t, domain in try self.function.onTimer(t, domain: domain, self.context) }
     }
 
     override func open() throws {
@@ -92,10 +95,6 @@ final class KeyedCoProcessOperator<F: KeyedCoProcessFunction>: KeyedOperatorBase
         backend.setCurrentKey(key)
         context.timestamp = ts
         do { try function.processElement2(value, context) } catch { throw wrap(error, context: "key \(key) (second input)") }
-    }
-
-    override func fireTimer(_ timestamp: Timestamp, domain: TimeDomain) throws {
-        try function.onTimer(timestamp, domain: domain, context)
     }
 }
 

@@ -15,6 +15,10 @@ final class SourceOperator<Reader: SourceReader>: StreamOperator, SourceDriving 
     private let idleTimeout: Timestamp?
     private var lastActivity: Timestamp = 0
     private var isIdle = false
+    /// The read loop, built in `init` (which the specialised factory calls with concrete
+    /// types) so that it is specialised too: `emitBatch` is reached through a protocol and
+    /// would otherwise read every record through unspecialised generic code.
+    private var readBatch: ((Int) throws -> SourceReadResult)!
 
     init(info: OperatorInfo, runtime: OperatorRuntime, reader: Reader, strategy: WatermarkStrategy<T>?) {
         self.reader = reader
@@ -24,6 +28,7 @@ final class SourceOperator<Reader: SourceReader>: StreamOperator, SourceDriving 
         self.idleTimeout = strategy?.idleTimeout?.milliseconds
         super.init(info: info, inputs: 0, runtime: runtime)
         outputs = [output]
+        readBatch = { [unowned(unsafe) self] limit in try self.reader.read(into: self.context, limit: limit) }
     }
 
     override func open() throws { lastActivity = processingClock.now() }
@@ -32,7 +37,7 @@ final class SourceOperator<Reader: SourceReader>: StreamOperator, SourceDriving 
         context.emittedInBatch = 0
         let result: SourceReadResult
         do {
-            result = try reader.read(into: context, limit: limit)
+            result = try readBatch(limit)
         } catch {
             throw wrap(error, context: "reading its input")
         }

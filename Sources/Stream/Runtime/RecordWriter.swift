@@ -44,12 +44,15 @@ final class RecordWriter<T: Sendable>: EventSink {
             return b
         }
         let n = targets.count
+        // The push closures capture the writer `unowned(unsafe)`: the task owns its writers for
+        // as long as anything can push into them, and a checked reference would cost an atomic
+        // retain/release per record.
         switch partitioning {
         case .forward:
             precondition(n == 1, "a forward edge has exactly one target channel")
-            push = Push { [unowned self] v, ts in try self.append(v, ts, to: 0) }
+            push = Push { [unowned(unsafe) self] v, ts in try self.append(v, ts, to: 0) }
         case .rebalance:
-            push = Push { [unowned self] v, ts in
+            push = Push { [unowned(unsafe) self] v, ts in
                 let t = self.roundRobin
                 self.roundRobin = t + 1 == n ? 0 : t + 1
                 try self.append(v, ts, to: t)
@@ -61,11 +64,11 @@ final class RecordWriter<T: Sendable>: EventSink {
             let table = (0..<maxParallelism).map {
                 KeyGroups.subtask(forKeyGroup: $0, maxParallelism: maxParallelism, parallelism: n)
             }
-            push = Push { [unowned self] v, ts in 
+            push = Push { [unowned(unsafe) self] v, ts in 
                 try self.append(v, ts, to: table[Int(truncatingIfNeeded: KeyGroups.murmurMix(keyHashOf(v)) % groups)])
             }
         case .broadcast:
-            push = Push { [unowned self] v, ts in
+            push = Push { [unowned(unsafe) self] v, ts in
                 for t in 0..<n { try self.append(v, ts, to: t) }
             }
         }

@@ -8,6 +8,7 @@ public final class TaskMetrics: Sendable {
     private let _recordsOut = Atomic<Int>(0)
     private let _backpressureNanos = Atomic<UInt64>(0)
     private let _lateRecordsDropped = Atomic<Int>(0)
+    private let _cpuNanos = Atomic<UInt64>(0)
 
     init(taskName: String) { self.taskName = taskName }
 
@@ -26,6 +27,11 @@ public final class TaskMetrics: Sendable {
         get { _backpressureNanos.load(ordering: .relaxed) }
         set { _backpressureNanos.store(newValue, ordering: .relaxed) }
     }
+    /// CPU time of the task's thread (updated when the task ends).
+    public var cpuNanos: UInt64 {
+        get { _cpuNanos.load(ordering: .relaxed) }
+        set { _cpuNanos.store(newValue, ordering: .relaxed) }
+    }
     /// Records that were too late for their window and had no late side output to go to.
     public var lateRecordsDropped: Int {
         get { _lateRecordsDropped.load(ordering: .relaxed) }
@@ -41,6 +47,7 @@ public struct JobMetrics: Sendable, CustomStringConvertible {
         public var recordsOut: Int
         public var backpressureNanos: UInt64
         public var lateRecordsDropped: Int
+        public var cpuNanos: UInt64
         /// Per input channel: the most elements ever queued, and the bound.
         public var channelHighWaterMarks: [Int]
         public var channelCapacity: Int
@@ -51,7 +58,7 @@ public struct JobMetrics: Sendable, CustomStringConvertible {
 
     public var description: String {
         tasks.map {
-            "\($0.name): in=\($0.recordsIn) out=\($0.recordsOut) backpressure=\($0.backpressureNanos / 1_000_000)ms late-dropped=\($0.lateRecordsDropped)"
+            "\($0.name): in=\($0.recordsIn) out=\($0.recordsOut) backpressure=\($0.backpressureNanos / 1_000_000)ms cpu=\($0.cpuNanos / 1_000_000)ms late-dropped=\($0.lateRecordsDropped)"
         }.joined(separator: "\n")
     }
 }

@@ -53,6 +53,7 @@ public final class JobHandle: @unchecked Sendable {
     public var metrics: JobMetrics { JobMetrics.of(tasks) }
 
     private func runTask(_ task: StreamTask) {
+        defer { task.metrics.cpuNanos = threadCPUNanos() }
         do {
             try task.open()
             if task.source != nil { try runSource(task) } else { try runOperatorTask(task) }
@@ -138,7 +139,7 @@ extension JobMetrics {
         JobMetrics(tasks: tasks.map { t in
             JobMetrics.Task(name: t.name, recordsIn: t.metrics.recordsIn, recordsOut: t.metrics.recordsOut,
                             backpressureNanos: t.metrics.backpressureNanos,
-                            lateRecordsDropped: t.metrics.lateRecordsDropped,
+                            lateRecordsDropped: t.metrics.lateRecordsDropped, cpuNanos: t.metrics.cpuNanos,
                             channelHighWaterMarks: t.inbox?.highWaterMark ?? [],
                             channelCapacity: t.inbox?.capacityPerChannel ?? 0)
         })
@@ -149,4 +150,11 @@ extension JobMetrics {
 struct UncheckedBox<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }
+}
+
+/// CPU time consumed by the calling thread.
+func threadCPUNanos() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }

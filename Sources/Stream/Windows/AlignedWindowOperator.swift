@@ -22,10 +22,18 @@ where A.Input == T {
     private let makeResult: (K, TimeWindow, A.Output) throws -> R
     private let settings: WindowSettings<T>
     private let size: Int64, slide: Int64, offset: Int64
+    private let allowedLateness: Int64
+    /// The bucket the previous record went to: most records go to the same one, and these
+    /// scalars answer that without touching (and reference-counting) the bucket array.
+    private var recentEnd: Timestamp = .min
+    private var recentIndex = 0
     private let isEventTime: Bool
     /// Open windows, ordered by end.
     private(set) var buckets: [Bucket] = []
     private var lastBucketSize = 0
+    /// `fire(_:)` as a closure made in `init` (specialised; see `SourceOperator.readBatch`):
+    /// the overrides below are called through the class's vtable, i.e. unspecialised.
+    private var fireBucket: ((Int) throws -> Void)!
 
     init(info: OperatorInfo, runtime: OperatorRuntime, keyOf: @escaping (T) -> K, aggregate: A,
          settings: WindowSettings<T>, makeResult: @escaping (K, TimeWindow, A.Output) throws -> R) {
@@ -39,8 +47,10 @@ where A.Input == T {
         case .session: preconditionFailure("session windows use SessionWindowOperator")
         }
         isEventTime = settings.spec.domain == .eventTime
+        allowedLateness = settings.allowedLateness
         super.init(info: info, inputs: 1, runtime: runtime)
         outputs = [output]
+        fireBucket = { [unowned(unsafe) self] i in try self.fire(i) }
     }
 
     @inline(__always)
@@ -58,7 +68,7 @@ where A.Input == T {
         while start > time - size {
             let window = TimeWindow(start: start, end: start + size)
             start -= slide
-            if isEventTime && isWindowLate(window, lateness: settings.allowedLateness) { continue }
+            if isEventTime && isWindowLate(window, lateness: allowedLateness) { continue }
             assigned = true
             let b = bucketIndex(for: window)
             aggregate.add(value, to: &buckets[b].accumulators[key, default: aggregate.makeAccumulator()])
@@ -74,6 +84,14 @@ where A.Input == T {
     /// windows, so the search runs from the end and usually stops at once.
     @inline(__always)
     private func bucketIndex(for window: TimeWindow) -> Int {
+        if window.end == recentEnd { return recentIndex }
+        let i = findOrInsertBucket(for: window)
+        recentEnd = window.end
+        recentIndex = i
+        return i
+    }
+
+    private func findOrInsertBucket(for window: TimeWindow) -> Int {
         var i = buckets.count - 1
         while i >= 0 {
             let end = buckets[i].window.end
@@ -83,7 +101,7 @@ where A.Input == T {
         }
         // Size a new window like the last one: keys recur, and growing a table rehashes it.
         buckets.insert(Bucket(window: window, expectedKeys: lastBucketSize), at: i + 1)
-        return i + 1
+        return i + 1  // the caller re-caches; an insert before the cached bucket moved it
     }
 
     @inline(__always)
@@ -108,11 +126,11 @@ where A.Input == T {
         for i in buckets.indices {
             let maxTimestamp = buckets[i].window.maxTimestamp
             guard maxTimestamp <= watermark else { break }
-            if !buckets[i].fired { try fire(i) }
-            if maxTimestamp &+ settings.allowedLateness <= watermark { purge += 1 }
+            if !buckets[i].fired { try fireBucket(i) }
+            if maxTimestamp &+ allowedLateness <= watermark { purge += 1 }
         }
         // Buckets are ordered by end, so cleanable ones form a prefix.
-        if purge > 0 { buckets.removeFirst(purge) }
+        if purge > 0 { removeBuckets(purge) }
     }
 
     override func nextProcessingTime() -> Timestamp? {
@@ -121,14 +139,19 @@ where A.Input == T {
 
     override func onProcessingTime(_ now: Timestamp) throws {
         while let b = buckets.first, b.window.maxTimestamp <= now {
-            try fire(0)
-            buckets.removeFirst()
+            try fireBucket(0)
+            removeBuckets(1)
         }
     }
 
     override func onFinish() throws {
         // Processing-time windows still open at the end of a bounded input fire now, as in Flink.
-        if !isEventTime { for i in buckets.indices { try fire(i) }; buckets.removeAll() }
+        if !isEventTime { for i in buckets.indices { try fireBucket(i) }; removeBuckets(buckets.count) }
+    }
+
+    private func removeBuckets(_ n: Int) {
+        buckets.removeFirst(n)
+        recentEnd = .min  // indices moved
     }
 
     /// Number of (key, window) accumulators held.

@@ -19,6 +19,11 @@ where A.Input == T {
     /// Per key, its sessions ordered by start.
     private var sessions: [K: [Session]] = [:]
     private let timers = InternalTimers<K, Int8>()
+    /// Timer handling and the end-of-input flush as closures made in `init`, so they run
+    /// specialised (the overrides are reached through the vtable).
+    private var fireEventTimers: ((Timestamp) throws -> Void)!
+    private var fireProcessingTimers: ((Timestamp) throws -> Void)!
+    private var flushAll: (() throws -> Void)!
 
     init(info: OperatorInfo, runtime: OperatorRuntime, keyOf: @escaping (T) -> K, aggregate: A,
          settings: WindowSettings<T>, makeResult: @escaping (K, TimeWindow, A.Output) throws -> R) {
@@ -31,6 +36,16 @@ where A.Input == T {
         isEventTime = settings.spec.domain == .eventTime
         super.init(info: info, inputs: 1, runtime: runtime)
         outputs = [output]
+        fireEventTimers = { [unowned(unsafe) self] watermark in
+            try self.timers.advanceWatermark(to: watermark) { try self.onTimer($0, lateness: self.settings.allowedLateness) }
+        }
+        fireProcessingTimers = { [unowned(unsafe) self] now in
+            try self.timers.advanceProcessingTime(to: now) { try self.onTimer($0, lateness: 0) }
+        }
+        flushAll = { [unowned(unsafe) self] in
+            for (key, list) in self.sessions { for s in list { try self.emit(key, s) } }
+            self.sessions.removeAll()
+        }
     }
 
     func process(_ value: T, _ ts: Timestamp) throws {
@@ -93,19 +108,16 @@ where A.Input == T {
 
     override func onWatermark(_ watermark: Timestamp) throws {
         guard isEventTime else { return }
-        try timers.advanceWatermark(to: watermark) { try onTimer($0, lateness: settings.allowedLateness) }
+        try fireEventTimers(watermark)
     }
 
     override func nextProcessingTime() -> Timestamp? { isEventTime ? nil : timers.nextProcessingTime }
 
     override func onProcessingTime(_ now: Timestamp) throws {
-        try timers.advanceProcessingTime(to: now) { try onTimer($0, lateness: 0) }
+        try fireProcessingTimers(now)
     }
 
     override func onFinish() throws {
-        if !isEventTime {
-            for (key, list) in sessions { for s in list { try emit(key, s) } }
-            sessions.removeAll()
-        }
+        if !isEventTime { try flushAll() }
     }
 }

@@ -121,12 +121,26 @@ func runVigil(_ events: [LatencyEvent], parallelism: Int) throws -> (seconds: Do
         .window(.tumbling(.milliseconds(windowSize)))
         .aggregate(LatencyAggregate())
         .sink(name: "null") { _, _ in ChecksumWriter(total: totals) }
-    let seconds = try time { try env.execute() }
+    var result: JobResult?
+    let seconds = try time { result = try env.execute() }
+    if ProcessInfo.processInfo.environment["VIGIL_BENCH_VERBOSE"] != nil { print(result!.metrics) }
     return (seconds, totals)
 }
 
 func runtimeBenchmark(quick: Bool) throws -> Figures {
     // Profiling aid: VIGIL_BENCH_ONLY=p2 runs just Vigil at that parallelism.
+    if let only = ProcessInfo.processInfo.environment["VIGIL_BENCH_ONLY"], only.hasPrefix("x") {
+        // The exchange alone: key by service into a sink that only counts.
+        let events = makeLatencyEvents(count: 10_000_000, keys: 10_000)
+        for p in [1, 2, 1, 2] {
+            let env = StreamEnvironment(name: "exchange", parallelism: p)
+            let counter = env.fromCollection(events).keyBy { $0.service }
+                .process { (e: LatencyEvent, ctx: KeyedContext<Int, Int>) in try ctx.emit(1) }.discard()
+            let seconds = try time { try env.execute() }
+            print("exchange p\(p): \(formatRate(Double(events.count) / seconds)) (\(counter.count))")
+        }
+        return Figures()
+    }
     if let only = ProcessInfo.processInfo.environment["VIGIL_BENCH_ONLY"], let p = Int(only.dropFirst()) {
         let events = makeLatencyEvents(count: quick ? 1_000_000 : 10_000_000, keys: 10_000)
         let (seconds, totals) = try runVigil(events, parallelism: p)
