@@ -18,11 +18,14 @@ public struct CollectionReader<T: Sendable>: SourceReader {
     }
 
     public mutating func read(into context: SourceContext<T>, limit: Int) throws -> SourceReadResult {
-        var n = 0
-        while n < limit && next < elements.count {
-            try context.emit(elements[next])
-            next += stride
-            n += 1
+        let end = min(elements.count, next + limit * stride)
+        try context.withEmitter { emit in
+            try elements.withUnsafeBufferPointer { all in
+                while next < end {
+                    try emit(all[next])
+                    next += stride
+                }
+            }
         }
         return next < elements.count ? .more : .finished
     }
@@ -43,11 +46,13 @@ public struct GeneratorReader<T: Sendable>: SourceReader {
     }
 
     public mutating func read(into context: SourceContext<T>, limit: Int) throws -> SourceReadResult {
-        var n = 0
-        while n < limit && next < count {
-            try context.emit(generate(next))
-            next += stride
-            n += 1
+        let end = min(count, next + limit * stride)
+        let generate = self.generate
+        try context.withEmitter { emit in
+            while next < end {
+                try emit(generate(next))
+                next += stride
+            }
         }
         return next < count ? .more : .finished
     }

@@ -25,7 +25,9 @@ struct ChannelTarget {
 /// that they stay in order with the records.
 final class RecordWriter<T: Sendable>: EventSink {
     private let targets: [ChannelTarget]
-    private var buffers: [ContiguousArray<StreamRecord<T>>]
+    /// One batch being filled per target. A raw allocation rather than an array of arrays:
+    /// the per-record append then skips the outer array's uniqueness check and retain.
+    private let buffers: UnsafeMutablePointer<ContiguousArray<StreamRecord<T>>>
     private let batchSize: Int
     private let metrics: TaskMetrics
     private var roundRobin = 0
@@ -38,10 +40,11 @@ final class RecordWriter<T: Sendable>: EventSink {
         self.targets = targets
         self.batchSize = batchSize
         self.metrics = metrics
-        self.buffers = targets.map { _ in
+        self.buffers = .allocate(capacity: targets.count)
+        for i in targets.indices {
             var b = ContiguousArray<StreamRecord<T>>()
             b.reserveCapacity(batchSize)
-            return b
+            (self.buffers + i).initialize(to: b)
         }
         let n = targets.count
         // The push closures capture the writer `unowned(unsafe)`: the task owns its writers for
@@ -72,6 +75,11 @@ final class RecordWriter<T: Sendable>: EventSink {
                 for t in 0..<n { try self.append(v, ts, to: t) }
             }
         }
+    }
+
+    deinit {
+        buffers.deinitialize(count: targets.count)
+        buffers.deallocate()
     }
 
     @inline(__always)

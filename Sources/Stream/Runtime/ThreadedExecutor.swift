@@ -53,7 +53,6 @@ public final class JobHandle: @unchecked Sendable {
     public var metrics: JobMetrics { JobMetrics.of(tasks) }
 
     private func runTask(_ task: StreamTask) {
-        defer { task.metrics.cpuNanos = threadCPUNanos() }
         do {
             try task.open()
             if task.source != nil { try runSource(task) } else { try runOperatorTask(task) }
@@ -114,6 +113,7 @@ public final class JobHandle: @unchecked Sendable {
     }
 
     private func finished(_ task: StreamTask, error: (any Error)?) {
+        task.metrics.cpuNanos = threadCPUNanos()  // before anyone can see the job as done
         let isLast: Bool = state.withLock { s in
             if let error, s.failure == nil {
                 s.failure = JobFailedError(jobName: name, taskName: task.name, cause: error)

@@ -136,8 +136,10 @@ func runtimeBenchmark(quick: Bool) throws -> Figures {
             let env = StreamEnvironment(name: "exchange", parallelism: p)
             let counter = env.fromCollection(events).keyBy { $0.service }
                 .process { (e: LatencyEvent, ctx: KeyedContext<Int, Int>) in try ctx.emit(1) }.discard()
-            let seconds = try time { try env.execute() }
+            var result: JobResult?
+            let seconds = try time { result = try env.execute() }
             print("exchange p\(p): \(formatRate(Double(events.count) / seconds)) (\(counter.count))")
+            print(result!.metrics)
         }
         return Figures()
     }
