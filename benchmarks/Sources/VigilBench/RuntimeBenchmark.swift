@@ -109,12 +109,9 @@ extension LatencyStats {
     }
 }
 
-func runVigil(_ events: [LatencyEvent], parallelism: Int) throws -> (seconds: Double, totals: ResultTotals) {
+func runVigil(_ events: [LatencyEvent], parallelism: Int) throws -> (seconds: Double, totals: ResultTotals, metrics: JobMetrics) {
     let env = StreamEnvironment(name: "runtime-benchmark", parallelism: parallelism)
     let totals = ResultTotals()
-    let tuning = ProcessInfo.processInfo.environment
-    if let b = tuning["VIGIL_BATCH"].flatMap(Int.init) { env.exchange.batchSize = b }
-    if let c = tuning["VIGIL_CAPACITY"].flatMap(Int.init) { env.exchange.channelCapacity = c }
     env.fromCollection(events, name: "events",
                        watermarks: .boundedOutOfOrderness(.milliseconds(disorder)) { $0.timestamp })
         .keyBy { $0.service }
@@ -123,32 +120,10 @@ func runVigil(_ events: [LatencyEvent], parallelism: Int) throws -> (seconds: Do
         .sink(name: "null") { _, _ in ChecksumWriter(total: totals) }
     var result: JobResult?
     let seconds = try time { result = try env.execute() }
-    if ProcessInfo.processInfo.environment["VIGIL_BENCH_VERBOSE"] != nil { print(result!.metrics) }
-    return (seconds, totals)
+    return (seconds, totals, result!.metrics)
 }
 
 func runtimeBenchmark(quick: Bool) throws -> Figures {
-    // Profiling aid: VIGIL_BENCH_ONLY=p2 runs just Vigil at that parallelism.
-    if let only = ProcessInfo.processInfo.environment["VIGIL_BENCH_ONLY"], only.hasPrefix("x") {
-        // The exchange alone: key by service into a sink that only counts.
-        let events = makeLatencyEvents(count: 10_000_000, keys: 10_000)
-        for p in [1, 2, 1, 2] {
-            let env = StreamEnvironment(name: "exchange", parallelism: p)
-            let counter = env.fromCollection(events).keyBy { $0.service }
-                .process { (e: LatencyEvent, ctx: KeyedContext<Int, Int>) in try ctx.emit(1) }.discard()
-            var result: JobResult?
-            let seconds = try time { result = try env.execute() }
-            print("exchange p\(p): \(formatRate(Double(events.count) / seconds)) (\(counter.count))")
-            print(result!.metrics)
-        }
-        return Figures()
-    }
-    if let only = ProcessInfo.processInfo.environment["VIGIL_BENCH_ONLY"], let p = Int(only.dropFirst()) {
-        let events = makeLatencyEvents(count: quick ? 1_000_000 : 10_000_000, keys: 10_000)
-        let (seconds, totals) = try runVigil(events, parallelism: p)
-        print("parallelism \(p): \(formatRate(Double(events.count) / seconds)), \(totals.count) results")
-        return Figures()
-    }
     let count = quick ? 1_000_000 : 10_000_000
     let repetitions = quick ? 1 : 5
     let keys = 10_000
@@ -158,11 +133,17 @@ func runtimeBenchmark(quick: Bool) throws -> Figures {
 
     var reference: [Double] = [], p1: [Double] = [], p2: [Double] = []
     var expected = (count: 0, checksum: 0.0)
+    // CPU nanoseconds per event spent in each kind of task (where parallelism 2's time goes).
+    var cpuPerEvent: [String: [Double]] = [:]
     // Interleave the three so that machine noise hits them alike.
     for _ in 0..<repetitions {
         reference.append(time { expected = referenceLoop(events) })
         for (p, into) in [(1, 0), (2, 1)] {
-            let (seconds, totals) = try runVigil(events, parallelism: p)
+            let (seconds, totals, metrics) = try runVigil(events, parallelism: p)
+            for (label, prefix) in [("p\(p)_source", "events"), ("p\(p)_window", "window")] where p == 2 || prefix == "events" {
+                let ns = metrics.task(named: prefix).reduce(0.0) { $0 + Double($1.cpuNanos) }
+                cpuPerEvent[label, default: []].append(ns / Double(count))
+            }
             guard totals.count == expected.count, abs(totals.checksum - expected.checksum) < 1e-6 * abs(expected.checksum) else {
                 throw BenchmarkError("parallelism \(p) produced \(totals.count) results (checksum \(totals.checksum)); the reference \(expected.count) (\(expected.checksum))")
             }
@@ -182,6 +163,7 @@ func runtimeBenchmark(quick: Bool) throws -> Figures {
     f["scaling_p2_over_p1"] = p2Rate / p1Rate
     f["peak_rss_mb"] = peakRSSMegabytes()
     f["input_array_rss_mb"] = rssAfterGeneration
+    for (label, values) in cpuPerEvent.sorted(by: { $0.key < $1.key }) { f["cpu_ns_per_event_\(label)"] = median(values) }
     printTable("results (median of \(repetitions))", [
         ("hand-written loop", formatRate(referenceRate)),
         ("vigil parallelism 1", formatRate(p1Rate) + String(format: "   %.2f x the loop", p1Rate / referenceRate)),
@@ -189,6 +171,10 @@ func runtimeBenchmark(quick: Bool) throws -> Figures {
         ("window results", "\(expected.count) (identical count and checksum in every run)"),
         ("peak RSS", String(format: "%.0f MiB (of which the pre-generated input: %.0f MiB)", peakRSSMegabytes(), rssAfterGeneration)),
     ])
+    printTable("CPU time per event, by task (median)", cpuPerEvent.sorted(by: { $0.key < $1.key }).map {
+        ($0.key == "p1_source" ? "parallelism 1 (one chained task)" : $0.key.replacingOccurrences(of: "_", with: " ") + " tasks (all subtasks)",
+         String(format: "%.0f ns", median($0.value)))
+    })
     return f
 }
 
