@@ -178,3 +178,63 @@ final class WindowSemanticsTests: XCTestCase {
         XCTAssertEqual(out.values, [Row(key: "a", start: 0, end: 10_000, sum: 3, count: 2)])
     }
 }
+
+/// Idle inputs, and timestamps assigned mid-stream.
+final class EventTimeTests: XCTestCase {
+    func testAnIdleInputStopsHoldingBackTheWatermarkAndRejoinsWhenActive() throws {
+        let env = StreamEnvironment(name: "idle")
+        let (busy, busyIn) = env.manualSource(Event.self, name: "busy", idleTimeout: .seconds(5))
+        let (quiet, quietIn) = env.manualSource(Event.self, name: "quiet", idleTimeout: .seconds(5))
+        let out = busy.union(quiet).keyBy(\.key).window(.tumbling(.seconds(10))).aggregate(SumCount()).map(row).collect()
+        let run = try env.embedded(startingAt: 0)
+        quietIn.send(Event("a", 100, at: 500), at: 500)  // the quiet input is active at first
+        busyIn.send(Event("a", 1, at: 1_000), at: 1_000)
+        busyIn.watermark(10_000)
+        try run.runUntilIdle()
+        XCTAssertEqual(out.values, [], "the quiet input has no watermark yet: it holds event time back")
+
+        // Four seconds without records: not idle yet.
+        try run.advanceProcessingTime(to: 4_000)
+        busyIn.watermark(10_001)
+        try run.runUntilIdle()
+        XCTAssertEqual(out.values, [])
+
+        // Past the idle timeout the quiet input is excluded; the busy one's watermark rules.
+        try run.advanceProcessingTime(to: 5_000)
+        busyIn.send(Event("a", 2, at: 12_000), at: 12_000)
+        busyIn.watermark(12_000)
+        try run.runUntilIdle()
+        XCTAssertEqual(out.values, [Row(key: "a", start: 0, end: 10_000, sum: 101, count: 2)])
+
+        // It comes back: with its watermark behind, it holds the next window again. (Whatever
+        // the busy input delivered while the quiet one was idle stands; as in Flink, records
+        // of an input returning from idleness can be late.)
+        quietIn.send(Event("a", 10, at: 15_000), at: 15_000)
+        quietIn.watermark(15_000)
+        try run.runUntilIdle()
+        busyIn.watermark(25_000)
+        try run.runUntilIdle()
+        XCTAssertEqual(out.count, 1, "window [10s, 20s) waits for the quiet input's watermark")
+        quietIn.watermark(20_000)
+        try run.runUntilIdle()
+        XCTAssertEqual(out.values.last, Row(key: "a", start: 10_000, end: 20_000, sum: 12, count: 2))
+    }
+
+    func testAssignTimestampsMidStreamReplacesUpstreamTimeAndDrivesWindows() throws {
+        let h = StreamTestHarness(of: String.self) { lines in
+            lines.map { line -> Event in
+                let f = line.split(separator: ",")
+                return Event(String(f[0]), Int(f[1])!, at: Int64(f[2])!)
+            }
+            .assignTimestamps(.boundedOutOfOrderness(.milliseconds(100)) { $0.ts })
+            .keyBy(\.key).window(.tumbling(.seconds(1))).aggregate(SumCount()).map(row)
+        }
+        try h.send("a,1,100")
+        try h.send("a,2,900")
+        try h.send("a,4,1050")
+        XCTAssertEqual(h.output, [], "watermark 1050 - 100 - 1 = 949 has not passed 999")
+        try h.send("b,8,1200")
+        XCTAssertEqual(h.output, [Row(key: "a", start: 0, end: 1_000, sum: 3, count: 2)])
+        XCTAssertEqual(h.outputRecords.map(\.timestamp), [999])
+    }
+}

@@ -31,13 +31,17 @@ public final class StreamEnvironment: @unchecked Sendable {
     // MARK: sources
 
     /// A source reading splits with `makeReader(subtask, parallelism)`.
+    /// `idleTimeout` marks a split idle after that long without records (for readers that
+    /// give timestamps themselves; otherwise the strategy's `withIdleness` does the same).
     public func source<R: SourceReader>(
         name: String, parallelism: Int? = nil, watermarks: WatermarkStrategy<R.Record>? = nil,
+        idleTimeout: TimeSpan? = nil,
         _ makeReader: @escaping @Sendable (_ subtask: Int, _ parallelism: Int) throws -> R
     ) -> DataStream<R.Record> {
         let node = addNode(name: name, parallelism: parallelism, isSource: true, inputs: []) { ctx in
             let reader = try makeReader(ctx.info.subtask, ctx.info.parallelism)
-            let op = SourceOperator(info: ctx.info, runtime: ctx.runtime, reader: reader, strategy: watermarks)
+            let op = SourceOperator(info: ctx.info, runtime: ctx.runtime, reader: reader, strategy: watermarks,
+                                    idleTimeout: idleTimeout)
             return OperatorInstance(op: op, inputs: [], mainOutput: .of(op.output), source: op)
         }
         return DataStream(self, node)

@@ -20,12 +20,13 @@ final class SourceOperator<Reader: SourceReader>: StreamOperator, SourceDriving 
     /// would otherwise read every record through unspecialised generic code.
     private var readBatch: ((Int) throws -> SourceReadResult)!
 
-    init(info: OperatorInfo, runtime: OperatorRuntime, reader: Reader, strategy: WatermarkStrategy<T>?) {
+    init(info: OperatorInfo, runtime: OperatorRuntime, reader: Reader, strategy: WatermarkStrategy<T>?,
+         idleTimeout: TimeSpan? = nil) {
         self.reader = reader
         self.output = Output()
         self.context = SourceContext(output: output, timestampOf: strategy?.timestamp)
         self.outOfOrderness = strategy?.outOfOrderness.milliseconds ?? 0
-        self.idleTimeout = strategy?.idleTimeout?.milliseconds
+        self.idleTimeout = (idleTimeout ?? strategy?.idleTimeout)?.milliseconds
         super.init(info: info, inputs: 0, runtime: runtime)
         outputs = [output]
         readBatch = { [unowned(unsafe) self] limit in try self.reader.read(into: self.context, limit: limit) }

@@ -54,10 +54,15 @@ extension ManualInput {
 }
 
 extension StreamEnvironment {
-    /// A source whose records the caller sends by hand (parallelism 1).
-    public func manualSource<T: Sendable>(_ type: T.Type = T.self, name: String = "manual") -> (DataStream<T>, ManualInput<T>) {
+    /// A source whose records the caller sends by hand (parallelism 1), with their timestamps
+    /// and watermarks. With `idleTimeout`, the source is marked idle once it has had nothing
+    /// to read for that long in processing time.
+    public func manualSource<T: Sendable>(_ type: T.Type = T.self, name: String = "manual",
+                                          idleTimeout: TimeSpan? = nil) -> (DataStream<T>, ManualInput<T>) {
         let input = ManualInput<T>()
-        let stream = source(name: name, parallelism: 1) { _, _ in ManualReader(input: input) }
+        let stream = source(name: name, parallelism: 1, watermarks: nil, idleTimeout: idleTimeout) { _, _ in
+            ManualReader(input: input)
+        }
         return (stream, input)
     }
 }
