@@ -140,6 +140,9 @@ func prefetch<T>(_ batch: ContiguousArray<T>) {
         var sink: UInt8 = 0
         var i = 0
         while i < bytes.count { sink &+= bytes[i]; i &+= 64 }
-        withExtendedLifetime(sink) {}
+        keepObservable(sink)  // or the optimiser deletes the loads
     }
 }
+
+@inline(never) @_optimize(none)
+func keepObservable(_ value: UInt8) {}

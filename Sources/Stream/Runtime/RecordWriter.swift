@@ -25,13 +25,14 @@ struct ChannelTarget {
 /// that they stay in order with the records.
 final class RecordWriter<T: Sendable>: EventSink {
     private let targets: [ChannelTarget]
-    /// One batch being filled per target. A raw allocation rather than an array of arrays:
-    /// the per-record append then skips the outer array's uniqueness check and retain.
-    private let buffers: UnsafeMutablePointer<ContiguousArray<StreamRecord<T>>>
+    /// One batch being filled per target, in raw memory: the per-record append is a store and
+    /// an increment (no uniqueness or capacity check, no reference counting). A full batch is
+    /// moved into an array — recycled from the consumer when one is available — to be sent.
+    private let slots: UnsafeMutablePointer<StreamRecord<T>>
+    private let filled: UnsafeMutablePointer<Int>
     private let batchSize: Int
     private let metrics: TaskMetrics
     private var roundRobin = 0
-    private var endedInputs = 0
     private(set) var push: Push<T>! = nil
 
     /// - Parameter keyHashOf: for `.keyGroups`, the stable hash of a record's key.
@@ -40,12 +41,9 @@ final class RecordWriter<T: Sendable>: EventSink {
         self.targets = targets
         self.batchSize = batchSize
         self.metrics = metrics
-        self.buffers = .allocate(capacity: targets.count)
-        for i in targets.indices {
-            var b = ContiguousArray<StreamRecord<T>>()
-            b.reserveCapacity(batchSize)
-            (self.buffers + i).initialize(to: b)
-        }
+        self.slots = .allocate(capacity: targets.count * batchSize)
+        self.filled = .allocate(capacity: targets.count)
+        self.filled.initialize(repeating: 0, count: targets.count)
         let n = targets.count
         // The push closures capture the writer `unowned(unsafe)`: the task owns its writers for
         // as long as anything can push into them, and a checked reference would cost an atomic
@@ -67,7 +65,7 @@ final class RecordWriter<T: Sendable>: EventSink {
             let table = (0..<maxParallelism).map {
                 KeyGroups.subtask(forKeyGroup: $0, maxParallelism: maxParallelism, parallelism: n)
             }
-            push = Push { [unowned(unsafe) self] v, ts in 
+            push = Push { [unowned(unsafe) self] v, ts in
                 try self.append(v, ts, to: table[Int(truncatingIfNeeded: KeyGroups.murmurMix(keyHashOf(v)) % groups)])
             }
         case .broadcast:
@@ -78,23 +76,29 @@ final class RecordWriter<T: Sendable>: EventSink {
     }
 
     deinit {
-        buffers.deinitialize(count: targets.count)
-        buffers.deallocate()
+        for t in targets.indices { (slots + t * batchSize).deinitialize(count: filled[t]) }
+        slots.deallocate()
+        filled.deallocate()
     }
 
     @inline(__always)
     private func append(_ value: T, _ ts: Timestamp, to target: Int) throws {
-        buffers[target].append(StreamRecord(value, timestamp: ts))
-        if buffers[target].count >= batchSize { try flush(target, urgent: false) }
+        let count = filled[target]
+        (slots + target * batchSize + count).initialize(to: StreamRecord(value, timestamp: ts))
+        filled[target] = count + 1
+        if count + 1 == batchSize { try flush(target, urgent: false) }
     }
 
     private func flush(_ target: Int, urgent: Bool) throws {
-        let count = buffers[target].count
+        let count = filled[target]
         guard count > 0 else { return }
-        var fresh = reusableBuffer(target)
-        swap(&fresh, &buffers[target])
+        var batch = reusableBuffer(target)
+        let start = slots + target * batchSize
+        batch.append(contentsOf: UnsafeBufferPointer(start: start, count: count))
+        start.deinitialize(count: count)
+        filled[target] = 0
         metrics.recordsOut += count
-        try send(.records(fresh, count: count), to: target, urgent: urgent)
+        try send(.records(batch, count: count), to: target, urgent: urgent)
     }
 
     private func reusableBuffer(_ target: Int) -> ContiguousArray<StreamRecord<T>> {
