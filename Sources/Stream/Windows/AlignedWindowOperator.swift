@@ -55,13 +55,7 @@ where A.Input == T {
 
     @inline(__always)
     func process(_ value: T, _ ts: Timestamp) throws {
-        let time: Timestamp
-        if isEventTime {
-            guard ts != noTimestamp else { throw wrap(MissingTimestampError(), context: "record \(shortDescription(value))") }
-            time = ts
-        } else {
-            time = processingClock.now()
-        }
+        let time = try windowTime(of: value, timestamp: ts, eventTime: isEventTime)
         let key = keyOf(value)
         var assigned = false
         var start = windowStart(time, slide: slide, offset: offset)
@@ -106,11 +100,7 @@ where A.Input == T {
 
     @inline(__always)
     private func emit(_ key: K, _ window: TimeWindow, _ acc: A.Accumulator) throws {
-        let result: R
-        do { result = try makeResult(key, window, aggregate.result(acc)) } catch {
-            throw wrap(error, context: "key \(key), window \(window)")
-        }
-        try output.emit(result, timestamp: window.maxTimestamp)
+        try emitWindowResult(key, window, acc, aggregate: aggregate, makeResult: makeResult, to: output)
     }
 
     private func fire(_ i: Int) throws {

@@ -49,13 +49,7 @@ where A.Input == T {
     }
 
     func process(_ value: T, _ ts: Timestamp) throws {
-        let time: Timestamp
-        if isEventTime {
-            guard ts != noTimestamp else { throw wrap(MissingTimestampError(), context: "record \(shortDescription(value))") }
-            time = ts
-        } else {
-            time = processingClock.now()
-        }
+        let time = try windowTime(of: value, timestamp: ts, eventTime: isEventTime)
         let key = keyOf(value)
         var merged = Session(window: TimeWindow(start: time, end: time + gap), accumulator: aggregate.makeAccumulator())
         aggregate.add(value, to: &merged.accumulator)
@@ -88,11 +82,7 @@ where A.Input == T {
     }
 
     private func emit(_ key: K, _ s: Session) throws {
-        let result: R
-        do { result = try makeResult(key, s.window, aggregate.result(s.accumulator)) } catch {
-            throw wrap(error, context: "key \(key), window \(s.window)")
-        }
-        try output.emit(result, timestamp: s.window.maxTimestamp)
+        try emitWindowResult(key, s.window, s.accumulator, aggregate: aggregate, makeResult: makeResult, to: output)
     }
 
     /// A timer at `time`: fire the key's session ending there; drop sessions whose cleanup

@@ -17,6 +17,29 @@ extension StreamOperator {
         window.maxTimestamp &+ lateness <= currentWatermark
     }
 
+    /// The time a record is windowed by: its event timestamp, or the processing clock.
+    @inline(__always)
+    func windowTime<T>(of value: T, timestamp: Timestamp, eventTime: Bool) throws -> Timestamp {
+        guard eventTime else { return processingClock.now() }
+        guard timestamp != noTimestamp else {
+            throw wrap(MissingTimestampError(), context: "record \(shortDescription(value))")
+        }
+        return timestamp
+    }
+
+    /// Shapes and emits one window result; user errors name the key and the window.
+    @inline(__always)
+    func emitWindowResult<K, A: AggregateFunction, R>(
+        _ key: K, _ window: TimeWindow, _ accumulator: A.Accumulator, aggregate: A,
+        makeResult: (K, TimeWindow, A.Output) throws -> R, to output: Output<R>
+    ) throws {
+        let result: R
+        do { result = try makeResult(key, window, aggregate.result(accumulator)) } catch {
+            throw wrap(error, context: "key \(key), window \(window)")
+        }
+        try output.emit(result, timestamp: window.maxTimestamp)
+    }
+
     func emitLate<T>(_ value: T, timestamp: Timestamp, tag: OutputTag<T>?) throws {
         if let tag, let late = sideOutput(tag) {
             try late.emit(value, timestamp: timestamp)
