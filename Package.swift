@@ -35,6 +35,7 @@ let package = Package(
         .target(
             name: "Stream",
             dependencies: [.product(name: "Logging", package: "swift-log")],
+            exclude: ["README.md"],
             swiftSettings: hotPathSettings
         ),
         .target(name: "Ingest", dependencies: ["Stream"], swiftSettings: hotPathSettings),

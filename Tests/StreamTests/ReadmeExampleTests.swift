@@ -25,7 +25,8 @@ final class ReadmeExampleTests: XCTestCase {
         // --- README ---
         let env = StreamEnvironment(name: "checkout-latency", parallelism: 2)
         let late = OutputTag<Span>("late")
-        let windows = env.fromCollection(spans, watermarks: .boundedOutOfOrderness(.seconds(2)) { $0.endTime })
+        let windows = env.fromCollection(spans, parallelism: 1,  // one reader: the spans' order is their arrival order
+                                         watermarks: .boundedOutOfOrderness(.seconds(2)) { $0.endTime })
             .filter { $0.kind == .server }
             .keyBy(\.service)
             .window(.tumbling(.seconds(10)))

@@ -58,7 +58,7 @@ public struct DataStream<T: Sendable>: @unchecked Sendable {
 
     public func flatMap<S: Sequence>(name: String = "flatMap", parallelism: Int? = nil,
                                      _ transform: @escaping @Sendable (T) throws -> S) -> DataStream<S.Element>
-    where S.Element: Sendable {
+    where S.Element: Sendable, S: SendableMetatype {
         add(name, parallelism: parallelism) { ctx in
             let op = FlatMapOperator<T, S>(info: ctx.info, runtime: ctx.runtime, transform)
             return OperatorInstance(op: op, inputs: [.of(Push(op.process))], mainOutput: .of(op.output))

@@ -1,5 +1,5 @@
 /// Reads one split of a source (one per source subtask). Called only on its task's thread.
-public protocol SourceReader {
+public protocol SourceReader: SendableMetatype {
     associatedtype Record: Sendable
     /// Emits at most `limit` records into `context` and says whether more may come.
     mutating func read(into context: SourceContext<Record>, limit: Int) throws -> SourceReadResult

@@ -1,6 +1,6 @@
 /// Writes records somewhere outside the job. One writer per sink subtask, used by that
 /// subtask's thread only.
-public protocol SinkWriter {
+public protocol SinkWriter: SendableMetatype {
     associatedtype Input: Sendable
     mutating func write(_ value: Input, timestamp: Timestamp) throws
     /// The input ended (bounded jobs): flush and release.

@@ -75,20 +75,20 @@ public class KeyedStateBase<K: StreamKey, V>: KeyedStateEnumerable, @unchecked S
 }
 
 /// One value per key.
-public final class ValueState<K: StreamKey, V>: KeyedStateBase<K, V> {
+public final class ValueState<K: StreamKey, V>: KeyedStateBase<K, V>, @unchecked Sendable {
     public var value: V? { read() }
     public func update(_ value: V) { write(value) }
 }
 
 /// A list per key.
-public final class ListState<K: StreamKey, V>: KeyedStateBase<K, [V]> {
+public final class ListState<K: StreamKey, V>: KeyedStateBase<K, [V]>, @unchecked Sendable {
     public var values: [V] { read() ?? [] }
     public func add(_ value: V) { modify(default: { [] }) { $0.append(value) } }
     public func update(_ values: [V]) { write(values) }
 }
 
 /// A map per key.
-public final class MapState<K: StreamKey, MK: Hashable, MV>: KeyedStateBase<K, [MK: MV]> {
+public final class MapState<K: StreamKey, MK: Hashable, MV>: KeyedStateBase<K, [MK: MV]>, @unchecked Sendable {
     public subscript(mapKey: MK) -> MV? { read()?[mapKey] }
     public func put(_ mapKey: MK, _ value: MV) { modify(default: { [:] }) { $0[mapKey] = value } }
     public func remove(_ mapKey: MK) { modify(default: { [:] }) { $0[mapKey] = nil } }
@@ -97,7 +97,7 @@ public final class MapState<K: StreamKey, MK: Hashable, MV>: KeyedStateBase<K, [
 }
 
 /// A value per key that every `add` folds into with a reduce function.
-public final class ReducingState<K: StreamKey, V>: KeyedStateBase<K, V> {
+public final class ReducingState<K: StreamKey, V>: KeyedStateBase<K, V>, @unchecked Sendable {
     let reduce: (V, V) throws -> V
     init(name: String, backend: KeyedStateBackend<K>, ttl: StateTTL?, reduce: @escaping (V, V) throws -> V) {
         self.reduce = reduce
@@ -110,7 +110,7 @@ public final class ReducingState<K: StreamKey, V>: KeyedStateBase<K, V> {
 }
 
 /// An accumulator per key, fed by `add` and read through the aggregate's result.
-public final class AggregatingState<K: StreamKey, A: AggregateFunction>: KeyedStateBase<K, A.Accumulator> {
+public final class AggregatingState<K: StreamKey, A: AggregateFunction>: KeyedStateBase<K, A.Accumulator>, @unchecked Sendable {
     let aggregate: A
     init(name: String, backend: KeyedStateBackend<K>, ttl: StateTTL?, aggregate: A) {
         self.aggregate = aggregate
