@@ -34,8 +34,8 @@ let package = Package(
 
         .target(
             name: "Stream",
-            dependencies: [.product(name: "Logging", package: "swift-log")],
-            exclude: ["README.md"],
+            dependencies: ["CZstd", .product(name: "Logging", package: "swift-log")],
+            exclude: ["README.md", "Checkpoint/FORMAT.md"],
             swiftSettings: hotPathSettings
         ),
         .target(name: "Ingest", dependencies: ["Stream"], swiftSettings: hotPathSettings),

@@ -11,7 +11,8 @@ struct Event: Sendable, Hashable, CustomStringConvertible {
 
 /// Sum and count of values: a small aggregate whose results are easy to compute by hand.
 struct SumCount: AggregateFunction {
-    struct Acc: Sendable, Hashable { var sum = 0; var count = 0 }
+    // Codable only (not StateCodable): checkpoints of these tests exercise the JSON coder.
+    struct Acc: Sendable, Hashable, Codable { var sum = 0; var count = 0 }
     func makeAccumulator() -> Acc { Acc() }
     func add(_ e: Event, to acc: inout Acc) { acc.sum += e.value; acc.count += 1 }
     func merge(_ o: Acc, into acc: inout Acc) { acc.sum += o.sum; acc.count += o.count }

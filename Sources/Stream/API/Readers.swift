@@ -143,3 +143,41 @@ public struct LinesFileReader: SourceReader {
         return done ? .finished : .more
     }
 }
+
+// MARK: positions for checkpoints
+
+extension CollectionReader: CheckpointableReader {
+    public func snapshotPosition(into w: inout StateWriter) { w.writeVarint(next) }
+    public mutating func restorePosition(from r: inout StateReader) throws { next = try r.readVarint() }
+}
+
+extension GeneratorReader: CheckpointableReader {
+    public func snapshotPosition(into w: inout StateWriter) { w.writeVarint(next) }
+    public mutating func restorePosition(from r: inout StateReader) throws { next = try r.readVarint() }
+}
+
+extension LinesFileReader: CheckpointableReader {
+    /// The file offset of the next line to read, and whether the split is done.
+    public func snapshotPosition(into w: inout StateWriter) {
+        w.writeVarint(bufferOffset + bufferStart)
+        done.encode(to: &w)
+    }
+
+    public mutating func restorePosition(from r: inout StateReader) throws {
+        let offset = try r.readVarint()
+        let wasDone = try Bool.decode(from: &r)
+        if wasDone {
+            if !done { close(fd) }
+            done = true
+            return
+        }
+        guard lseek(fd, off_t(offset), SEEK_SET) == off_t(offset) else {
+            throw OpenError(path: path, reason: "cannot seek to the checkpointed offset \(offset)")
+        }
+        bufferOffset = offset
+        buffer.removeAll(keepingCapacity: true)
+        bufferStart = 0
+        eof = false
+        done = false
+    }
+}

@@ -85,3 +85,18 @@ public final class SourceContext<T: Sendable> {
         explicitWatermark = max(explicitWatermark ?? .min, watermark)
     }
 }
+
+/// A reader whose position can be checkpointed and restored: what makes a source replayable,
+/// hence exactly-once. The position is of this subtask's split; a restore gives each subtask
+/// back the position its own split had, so the source's parallelism must stay the same
+/// unless the reader says otherwise (`redistributesSplits`).
+public protocol CheckpointableReader: SourceReader {
+    func snapshotPosition(into writer: inout StateWriter)
+    mutating func restorePosition(from reader: inout StateReader) throws
+    /// Commits what checkpoint `id` covered to the outside system (e.g. Kafka offsets). After
+    /// a crash this may not have happened; the restore then starts from the checkpoint anyway.
+    mutating func checkpointComplete(_ id: Int64) throws
+}
+extension CheckpointableReader {
+    public mutating func checkpointComplete(_ id: Int64) throws {}
+}

@@ -11,6 +11,8 @@ public final class StreamEnvironment: @unchecked Sendable {
     /// granularity at which keyed state is redistributed on rescale. Fixed for a job's life.
     public var maxParallelism: Int = KeyGroups.defaultMaxParallelism
     public var exchange = ExchangeConfig()
+    /// Checkpoints to local disk, and restore on start; nil: none (the default).
+    public var checkpointing: CheckpointConfig?
     public var logger = Logger(label: "vigil.stream")
     private(set) var nodes: [LogicalNode] = []
 
@@ -76,13 +78,17 @@ public final class StreamEnvironment: @unchecked Sendable {
 
     func makeTasks(clock: any ProcessingClock, exchange: ExchangeConfig) throws -> [StreamTask] {
         let plan = try PhysicalPlan.make(nodes: nodes)
-        return try TaskBuilder.build(nodes: nodes, plan: plan, exchange: exchange, clock: clock)
+        return try TaskBuilder.build(nodes: nodes, plan: plan, exchange: exchange, clock: clock,
+                                     checkpointing: checkpointing != nil)
     }
 
-    /// Starts the job on one thread per task and returns at once.
+    /// Starts the job on one thread per task and returns at once. With checkpointing, state
+    /// is first restored (see `CheckpointConfig.restore`).
     public func start() throws -> JobHandle {
         let tasks = try makeTasks(clock: WallClock(), exchange: exchange)
-        let handle = JobHandle(name: name, tasks: tasks, sourceBatchSize: exchange.batchSize, logger: logger)
+        let coordinator = try prepareCheckpoints(tasks, inlineIO: false)
+        let handle = JobHandle(name: name, tasks: tasks, sourceBatchSize: exchange.batchSize, coordinator: coordinator,
+                               logger: logger)
         handle.start()
         return handle
     }
@@ -111,8 +117,9 @@ public final class StreamEnvironment: @unchecked Sendable {
         let clock = ManualClock(startingAt: time)
         var config = exchange
         config.channelCapacity = .max
-        return EmbeddedExecution(tasks: try makeTasks(clock: clock, exchange: config), clock: clock,
-                                 sourceBatchSize: exchange.batchSize)
+        let tasks = try makeTasks(clock: clock, exchange: config)
+        return EmbeddedExecution(tasks: tasks, clock: clock, sourceBatchSize: exchange.batchSize,
+                                 coordinator: try prepareCheckpoints(tasks, inlineIO: true))
     }
 
     /// The physical plan, one line per task chain: for `vigil plan`-style inspection and tests.

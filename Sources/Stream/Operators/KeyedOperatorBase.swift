@@ -37,6 +37,21 @@ class KeyedOperatorBase<Key: StreamKey, Out: Sendable>: StreamOperator {
     }
 
     override func onWatermark(_ watermark: Timestamp) throws { try fireEventTimers?(watermark) }
+
+    override func checkpointProblems() -> [String] {
+        backend.checkpointProblems(operatorName: info.name)
+            + (InternalTimers<Key, Int8>.coderProblem.map { ["operator '\(info.name)': \($0)"] } ?? [])
+    }
+
+    override func snapshotState(checkpointID: Int64) throws -> OperatorSnapshot? {
+        OperatorSnapshot(keyedSections: try backend.snapshotSections()
+            + [timers.snapshotSection(maxParallelism: info.maxParallelism)])
+    }
+
+    override func restoreState(_ state: RestoredOperatorState) throws {
+        try backend.restore(state.keyedSections)
+        if let timerBlocks = state.keyedSections["timers"] { try timers.restore(timerBlocks) }
+    }
     override func nextProcessingTime() -> Timestamp? { timers.nextProcessingTime }
     override func onProcessingTime(_ now: Timestamp) throws { try fireProcessingTimers?(now) }
 }

@@ -68,4 +68,35 @@ final class SourceOperator<Reader: SourceReader>: StreamOperator, SourceDriving 
         }
         return result
     }
+
+    // MARK: checkpoints
+
+    override func checkpointProblems() -> [String] {
+        reader is any CheckpointableReader ? []
+            : ["source '\(info.name)': its reader \(Reader.self) cannot be checkpointed (it does not conform to CheckpointableReader)"]
+    }
+
+    override func snapshotState(checkpointID: Int64) throws -> OperatorSnapshot? {
+        guard let r = reader as? any CheckpointableReader else { throw CheckpointFailure(checkpointProblems().joined()) }
+        var w = StateWriter()
+        r.snapshotPosition(into: &w)
+        return OperatorSnapshot(operatorState: w.bytes)
+    }
+
+    override func restoreState(_ state: RestoredOperatorState) throws {
+        guard var r = reader as? any CheckpointableReader else { throw RestoreError(checkpointProblems().joined()) }
+        guard state.oldParallelism == info.parallelism else {
+            throw RestoreError("source '\(info.name)' was checkpointed at parallelism \(state.oldParallelism) and cannot be restored at \(info.parallelism): its splits depend on the parallelism (keep the source's parallelism, e.g. `parallelism: \(state.oldParallelism)` on the source, and rescale the operators after it)")
+        }
+        guard let position = state.operatorStates[info.subtask] else { return }
+        var pr = StateReader(position)
+        try r.restorePosition(from: &pr)
+        reader = r as! Reader
+    }
+
+    override func notifyCheckpointComplete(_ id: Int64) throws {
+        guard var r = reader as? any CheckpointableReader else { return }
+        try r.checkpointComplete(id)
+        reader = r as! Reader
+    }
 }

@@ -131,11 +131,15 @@ final class RecordWriter<T: Sendable>: EventSink {
 
     func processWatermark(_ watermark: Timestamp, input: Int) throws { try broadcast(.watermark(watermark)) }
     func processWatermarkStatus(idle: Bool, input: Int) throws { try broadcast(.watermarkStatus(idle: idle)) }
-    func endInput(_ input: Int) throws { try broadcast(.endOfPartition) }
+    func endInput(_ input: Int) throws { try broadcast(.endOfData) }
+    func emitBarrier(_ id: Int64) throws { try broadcast(.barrier(id)) }
+    func closeChannels() throws { try broadcast(.endOfPartition) }
 }
 
 /// The type-erased face of a record writer for the (non-generic) task.
 protocol Flushable: AnyObject {
     func flushAll() throws
+    func emitBarrier(_ id: Int64) throws
+    func closeChannels() throws
 }
 extension RecordWriter: Flushable {}

@@ -6,6 +6,8 @@ public struct OperatorInfo: Sendable {
     public var maxParallelism: Int
     /// The key groups this subtask owns (meaningful for keyed operators).
     public var keyGroups: KeyGroupRange
+    /// Identity in checkpoints, stable across runs of the same topology: "<node id>:<name>".
+    public var uid: String
 }
 
 /// Forwards control events to an output, whatever its record type.
@@ -28,6 +30,7 @@ public class StreamOperator: EventSink {
     var sideOutputs: [String: AnyObject] = [:]
     let processingClock: any ProcessingClock
     let metrics: TaskMetrics
+    let checkpointingEnabled: Bool
 
     private var inputWatermarks: [Timestamp]
     private var inputIdle: [Bool]
@@ -42,6 +45,7 @@ public class StreamOperator: EventSink {
         self.inputCount = inputs
         self.processingClock = runtime.clock
         self.metrics = runtime.metrics
+        self.checkpointingEnabled = runtime.checkpointing
         self.inputWatermarks = Array(repeating: Watermarks.initial, count: inputs)
         self.inputIdle = Array(repeating: false, count: inputs)
         self.inputEnded = Array(repeating: false, count: inputs)
@@ -61,6 +65,21 @@ public class StreamOperator: EventSink {
     func nextProcessingTime() -> Timestamp? { nil }
     func onProcessingTime(_ now: Timestamp) throws {}
     func close() {}
+
+    // MARK: checkpoint hooks (see Checkpoint/README.md)
+
+    /// Why this operator's state cannot be checkpointed (types without a coder), if it can't.
+    /// Asked after `open`, when state handles exist, if the job checkpoints.
+    func checkpointProblems() -> [String] { [] }
+    /// The synchronous part of a snapshot, at a barrier: cheap copies, encoded later off the
+    /// task thread. nil: no state.
+    func snapshotState(checkpointID: Int64) throws -> OperatorSnapshot? { nil }
+    /// Before `open`: the state this subtask takes over from a checkpoint.
+    func restoreState(_ state: RestoredOperatorState) throws {}
+    /// Checkpoint `id` is durable: make its effects visible (commit transactions, offsets).
+    func notifyCheckpointComplete(_ id: Int64) throws {}
+    /// Checkpoint `id` will never complete.
+    func notifyCheckpointAborted(_ id: Int64) {}
 
     // MARK: EventSink
 
@@ -135,4 +154,6 @@ public class StreamOperator: EventSink {
 struct OperatorRuntime {
     let clock: any ProcessingClock
     let metrics: TaskMetrics
+    /// The job takes checkpoints: transactional sinks then commit only on completion.
+    var checkpointing = false
 }

@@ -22,8 +22,26 @@ final class StreamTask {
     let writers: [any Flushable]
     let metrics: TaskMetrics
     let clock: any ProcessingClock
+    /// All input channels closed (operator tasks), or the source is done and — when the job
+    /// checkpoints — its final checkpoint completed. The driver then closes the outputs.
     private(set) var isFinished = false
     private let batchEndOperators: [StreamOperator]
+
+    // Checkpoints
+    /// Receives the synchronous part of each snapshot, to be written off this thread and
+    /// acknowledged (set by the driver when the job checkpoints).
+    var onSnapshot: ((_ id: Int64, _ entries: [TaskStateFile.Entry], _ syncNanos: UInt64) -> Void)?
+    /// Called once when a source's input is exhausted (the coordinator then takes the final
+    /// checkpoint).
+    var onSourceExhausted: (() -> Void)?
+    private(set) var sourceExhausted = false
+    private var finalCheckpoint: Int64?
+    /// Barrier alignment: the checkpoint being aligned and the channels that delivered it.
+    private var aligningCheckpoint: Int64?
+    private var barrierReceived: [Bool]
+    private var channelClosed: [Bool]
+    private var closedChannels = 0
+    private var lastCheckpoint: Int64 = 0
 
     init(name: String, operators: [StreamOperator], source: (any SourceDriving)?, inbox: TaskInbox?,
          channels: [ChannelBinding], gateSizes: [Int], writers: [any Flushable], metrics: TaskMetrics,
@@ -39,6 +57,8 @@ final class StreamTask {
         self.metrics = metrics
         self.clock = clock
         self.batchEndOperators = operators.filter { $0 is BatchEndObserving }
+        self.barrierReceived = Array(repeating: false, count: channels.count)
+        self.channelClosed = Array(repeating: false, count: channels.count)
     }
 
     func open() throws {
@@ -50,7 +70,10 @@ final class StreamTask {
         guard let source else { preconditionFailure("not a source task") }
         let result = try source.emitBatch(limit: limit)
         try batchEnd()
-        if case .finished = result { isFinished = true }
+        if case .finished = result {
+            sourceExhausted = true
+            if let onSourceExhausted { onSourceExhausted() } else { isFinished = true }
+        }
         return result
     }
 
@@ -70,16 +93,86 @@ final class StreamTask {
             if let change = gates[binding.input].update(channel: binding.gateChannel, idle: idle) {
                 try head.processWatermarkStatus(idle: change, input: binding.input)
             }
-        case .endOfPartition:
+        case .endOfData:
             let (wm, idle) = gates[binding.input].end(channel: binding.gateChannel)
             if let wm { try head.processWatermark(wm, input: binding.input) }
             if let idle { try head.processWatermarkStatus(idle: idle, input: binding.input) }
-            if gates[binding.input].allEnded {
-                try head.endInput(binding.input)
-                if gates.allSatisfy(\.allEnded) { isFinished = true }
-            }
+            if gates[binding.input].allEnded { try head.endInput(binding.input) }
+        case .barrier(let id):
+            try receiveBarrier(id, channel: channel)
+        case .endOfPartition:
+            channelClosed[channel] = true
+            closedChannels += 1
+            if aligningCheckpoint != nil { try completeAlignmentIfReady() }
+            if closedChannels == channels.count { isFinished = true }
         }
     }
+
+    // MARK: checkpoints
+
+    /// Alignment: a channel that delivered the barrier is paused (its later records belong
+    /// to the next checkpoint) until every open channel delivered it; then the task
+    /// snapshots and passes the barrier on.
+    private func receiveBarrier(_ id: Int64, channel: Int) throws {
+        if aligningCheckpoint == nil {
+            guard id > lastCheckpoint else { return }  // a stale barrier (cannot happen in order)
+            aligningCheckpoint = id
+        }
+        precondition(aligningCheckpoint == id, "barrier \(id) overtook barrier \(aligningCheckpoint!) on channel \(channel)")
+        barrierReceived[channel] = true
+        if channels.count > 1 { inbox?.setPaused(true, channel: channel) }
+        try completeAlignmentIfReady()
+    }
+
+    private func completeAlignmentIfReady() throws {
+        guard let id = aligningCheckpoint else { return }
+        for c in channels.indices where !barrierReceived[c] && !channelClosed[c] { return }
+        aligningCheckpoint = nil
+        for c in channels.indices where barrierReceived[c] {
+            barrierReceived[c] = false
+            if channels.count > 1 { inbox?.setPaused(false, channel: c) }
+        }
+        try checkpoint(id)
+    }
+
+    /// Snapshots every operator of the chain (synchronous part), hands the copies over to be
+    /// written, and emits the barrier downstream.
+    func checkpoint(_ id: Int64) throws {
+        lastCheckpoint = id
+        let started = monotonicNanos()
+        var entries: [TaskStateFile.Entry] = []
+        for op in operators {
+            guard let snapshot = try op.snapshotState(checkpointID: id) else { continue }
+            entries.append(TaskStateFile.Entry(operatorID: op.info.uid, subtask: op.info.subtask,
+                                               parallelism: op.info.parallelism, keyGroups: op.info.keyGroups,
+                                               snapshot: snapshot))
+        }
+        onSnapshot?(id, entries, monotonicNanos() - started)
+        for w in writers { try w.emitBarrier(id) }
+    }
+
+    func handle(_ mail: TaskMail) throws {
+        switch mail {
+        case .triggerCheckpoint(let id, let final):
+            precondition(source != nil, "only sources are triggered")
+            if final { finalCheckpoint = id }
+            try flushOutputs()
+            try checkpoint(id)
+        case .checkpointComplete(let id):
+            for op in operators { try op.notifyCheckpointComplete(id) }
+            if let f = finalCheckpoint, id >= f, sourceExhausted { isFinished = true }
+        case .checkpointAborted(let id):
+            for op in operators { op.notifyCheckpointAborted(id) }
+        }
+    }
+
+    /// The task is done: tells every downstream channel that nothing follows.
+    func closeOutputs() throws {
+        for w in writers { try w.closeChannels() }
+    }
+
+    /// Why the chain's state cannot be checkpointed (after `open`).
+    func checkpointProblems() -> [String] { operators.flatMap { $0.checkpointProblems() } }
 
     private func batchEnd() throws {
         for op in batchEndOperators { try op.onBatchEnd() }

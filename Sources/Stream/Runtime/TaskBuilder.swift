@@ -14,7 +14,7 @@ public struct ExchangeConfig: Sendable {
 /// the record writers and chained connections between their operators.
 enum TaskBuilder {
     static func build(nodes: [LogicalNode], plan: PhysicalPlan, exchange: ExchangeConfig,
-                      clock: any ProcessingClock) throws -> [StreamTask] {
+                      clock: any ProcessingClock, checkpointing: Bool) throws -> [StreamTask] {
         let consumers = PhysicalPlan.consumers(of: nodes)
 
         // Channel layout of each task's inbox: one channel per (input edge, upstream subtask).
@@ -45,12 +45,13 @@ enum TaskBuilder {
             let chainName = chain.nodes.map(\.name).joined(separator: " -> ")
             for s in 0..<chain.parallelism {
                 let metrics = TaskMetrics(taskName: "\(chainName) (\(s + 1)/\(chain.parallelism))")
-                let runtime = OperatorRuntime(clock: clock, metrics: metrics)
+                let runtime = OperatorRuntime(clock: clock, metrics: metrics, checkpointing: checkpointing)
                 var instances: [Int: OperatorInstance] = [:]
                 for node in chain.nodes {
                     let info = OperatorInfo(
                         name: node.name, subtask: s, parallelism: node.parallelism, maxParallelism: node.maxParallelism,
-                        keyGroups: KeyGroups.range(subtask: s, parallelism: node.parallelism, maxParallelism: node.maxParallelism))
+                        keyGroups: KeyGroups.range(subtask: s, parallelism: node.parallelism, maxParallelism: node.maxParallelism),
+                        uid: "\(node.id):\(node.name)")
                     instances[node.id] = try node.factory(OperatorBuildContext(info: info, runtime: runtime))
                 }
 
@@ -117,7 +118,7 @@ enum TaskBuilder {
                 }
                 tasks.append(StreamTask(
                     name: metrics.taskName, operators: chain.nodes.map { instances[$0.id]!.op },
-                    source: headInstance.source, inbox: head.isSource ? nil : inboxes[c][s],
+                    source: headInstance.source, inbox: inboxes[c][s],
                     channels: bindings.map { $0! }, gateSizes: gateSizes, writers: writers,
                     metrics: metrics, clock: clock))
             }

@@ -13,6 +13,8 @@ public final class TaskInbox: @unchecked Sendable {
     /// Drained batch buffers on their way back to each channel's producer (see `recycle`).
     private var recycled: [[any Sendable]]
     private var paused: [Bool]
+    /// Coordinator messages, read before any channel.
+    private var mail: [TaskMail] = []
     private var nextToRead = 0
     private var closed = false
     private var consumerWaiting = false
@@ -62,7 +64,19 @@ public final class TaskInbox: @unchecked Sendable {
         return blockedSince == 0 ? 0 : monotonicNanos() - blockedSince
     }
 
+    /// Delivers a coordinator message; it is received before any queued element.
+    public func post(_ message: TaskMail) {
+        lock.withLock {
+            mail.append(message)
+            lock.signalData()
+        }
+    }
+
+    /// Whether mail is waiting (a cheap check for source loops between batches).
+    public var hasMail: Bool { lock.withLock { !mail.isEmpty } }
+
     public enum Received {
+        case mail(TaskMail)
         case element(StreamElement, channel: Int)
         /// Nothing arrived before the deadline.
         case timedOut
@@ -76,6 +90,7 @@ public final class TaskInbox: @unchecked Sendable {
         defer { lock.unlock() }
         while true {
             if closed { return .closed }
+            if !mail.isEmpty { return .mail(mail.removeFirst()) }
             let n = channels.count
             for step in 0..<n {
                 let c = (nextToRead + step) % n

@@ -18,15 +18,27 @@ public final class JobHandle: @unchecked Sendable {
         var failure: JobFailedError?
     }
 
-    init(name: String, tasks: [StreamTask], sourceBatchSize: Int, logger: Logger) {
+    let coordinator: CheckpointCoordinator?
+
+    init(name: String, tasks: [StreamTask], sourceBatchSize: Int, coordinator: CheckpointCoordinator?, logger: Logger) {
         self.name = name
         self.tasks = tasks
         self.sourceBatchSize = sourceBatchSize
+        self.coordinator = coordinator
         self.logger = logger
     }
 
     func start() {
         state.withLock { $0.running = tasks.count }
+        if let coordinator {
+            // The coordinator's clock: periodic triggers and timeouts.
+            let tick = UInt32(min(max((coordinator.config.interval?.milliseconds ?? 1000) / 4, 1), 50) * 1000)
+            let thread = Thread { [self] in
+                while !isDone { coordinator.tick(); usleep(tick) }
+            }
+            thread.name = "checkpoints"
+            thread.start()
+        }
         for task in tasks {
             let box = UncheckedBox(task)
             let thread = Thread { [self] in self.runTask(box.value) }
@@ -47,15 +59,47 @@ public final class JobHandle: @unchecked Sendable {
     /// Stops every task. `wait()` then returns (without error unless a task had failed).
     public func cancel() {
         cancelled.store(true, ordering: .relaxed)
+        coordinator?.stop()
         for task in tasks { task.inbox?.close() }
     }
 
     public var metrics: JobMetrics { JobMetrics.of(tasks) }
 
+    private var isDone: Bool { state.withLock { $0.running == 0 } || cancelled.load(ordering: .relaxed) }
+
+    // MARK: checkpoints on demand
+
+    /// Takes a checkpoint now (after the running one, if any) and waits until it is complete.
+    public func triggerCheckpoint() throws -> CompletedCheckpoint { try waitFor(savepoint: nil) }
+
+    /// Takes a savepoint: a named checkpoint in `<state dir>/savepoints/NAME`, never deleted
+    /// automatically; restore from it with `CheckpointConfig.RestorePolicy.from(path)`.
+    public func triggerSavepoint(name: String) throws -> CompletedCheckpoint { try waitFor(savepoint: name) }
+
+    /// Checkpoints completed so far.
+    public var completedCheckpoints: [CompletedCheckpoint] { coordinator?.completed ?? [] }
+
+    private func waitFor(savepoint: String?) throws -> CompletedCheckpoint {
+        guard let coordinator else { throw CheckpointAbortedError(id: 0, reason: "the job has no checkpointing configured") }
+        let done = DispatchSemaphore(value: 0)
+        let result = Mutex<Result<CompletedCheckpoint, any Error>?>(nil)
+        coordinator.trigger(savepoint: savepoint) { r in
+            result.withLock { $0 = r }
+            done.signal()
+        }
+        done.wait()
+        return try result.withLock { $0! }.get()
+    }
+
     private func runTask(_ task: StreamTask) {
         do {
             try task.open()
+            if coordinator != nil {
+                let problems = task.checkpointProblems()
+                if !problems.isEmpty { throw CheckpointFailure(problems.joined(separator: "; ")) }
+            }
             if task.source != nil { try runSource(task) } else { try runOperatorTask(task) }
+            try task.closeOutputs()
             task.close()
             finished(task, error: nil)
         } catch is JobCancelled {
@@ -68,8 +112,19 @@ public final class JobHandle: @unchecked Sendable {
     }
 
     private func runSource(_ task: StreamTask) throws {
+        let inbox = task.inbox!
         while !task.isFinished {
             if cancelled.load(ordering: .relaxed) { throw JobCancelled() }
+            while inbox.hasMail, case .mail(let mail) = inbox.receive(deadlineNanos: 0) { try task.handle(mail) }
+            if task.sourceExhausted {
+                // Input done: wait for the final checkpoint (its trigger, then its completion).
+                switch inbox.receive(deadlineNanos: nil) {
+                case .mail(let mail): try task.handle(mail)
+                case .closed: throw JobCancelled()
+                case .element, .timedOut: break
+                }
+                continue
+            }
             if let t = task.nextProcessingTime(), t <= task.clock.now() {
                 try task.fireProcessingTimers(now: task.clock.now())
             }
@@ -93,6 +148,9 @@ public final class JobHandle: @unchecked Sendable {
                 deadline = monotonicNanos() + UInt64(t - now) * 1_000_000
             }
             switch inbox.receive(deadlineNanos: 0) {
+            case .mail(let mail):
+                try task.handle(mail)
+                continue
             case .element(let element, let channel):
                 try task.handle(element, channel: channel)
                 continue
@@ -105,6 +163,7 @@ public final class JobHandle: @unchecked Sendable {
             // quiet stream still moves (latency) while a busy one ships full batches.
             try task.flushOutputs()
             switch inbox.receive(deadlineNanos: deadline) {
+            case .mail(let mail): try task.handle(mail)
             case .element(let element, let channel): try task.handle(element, channel: channel)
             case .closed: throw JobCancelled()
             case .timedOut: continue
@@ -125,7 +184,11 @@ public final class JobHandle: @unchecked Sendable {
             logger.error("task failed, cancelling the job", metadata: ["task": "\(task.name)", "error": "\(error)"])
             cancel()
         }
-        if isLast { done.signal() }
+        if isLast {
+            coordinator?.stop()
+            coordinator?.drainIO()
+            done.signal()
+        }
     }
 }
 

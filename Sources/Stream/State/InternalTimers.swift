@@ -52,6 +52,53 @@ final class InternalTimers<K: StreamKey, N: Hashable> {
 
     var count: Int { eventSet.count + processingSet.count }
 
+    // MARK: checkpoints
+
+    static var coderProblem: String? {
+        if StateCoder<K>.resolve() == nil { return notCheckpointable("a timer key", K.self) }
+        if StateCoder<N>.resolve() == nil { return notCheckpointable("a timer namespace", N.self) }
+        return nil
+    }
+
+    /// Per key group: event-time timers, then processing-time timers, each as a count and
+    /// (time, key, namespace) triples. The sets are copied now and split by key group once,
+    /// on the first call (off the task thread).
+    func snapshotSection(maxParallelism: Int) throws -> KeyedSection {
+        guard let keyCoder = StateCoder<K>.resolve(), let nsCoder = StateCoder<N>.resolve() else {
+            throw CheckpointFailure(Self.coderProblem ?? "timers have no coder")
+        }
+        let event = eventSet, processing = processingSet
+        let split = LazyValue { () -> [Int: (event: [TimerEntry<K, N>], processing: [TimerEntry<K, N>])] in
+            var byGroup: [Int: (event: [TimerEntry<K, N>], processing: [TimerEntry<K, N>])] = [:]
+            for e in event { byGroup[KeyGroups.keyGroup(of: e.key, maxParallelism: maxParallelism), default: ([], [])].event.append(e) }
+            for e in processing { byGroup[KeyGroups.keyGroup(of: e.key, maxParallelism: maxParallelism), default: ([], [])].processing.append(e) }
+            return byGroup
+        }
+        return KeyedSection(name: "timers") { group, w in
+            let timers = split.value[group] ?? ([], [])
+            for list in [timers.event, timers.processing] {
+                w.writeVarint(list.count)
+                for e in list { w.write(e.timestamp); keyCoder.encode(e.key, &w); nsCoder.encode(e.namespace, &w) }
+            }
+        }
+    }
+
+    func restore(_ blocks: [(group: Int, bytes: [UInt8])]) throws {
+        guard let keyCoder = StateCoder<K>.resolve(), let nsCoder = StateCoder<N>.resolve() else {
+            throw RestoreError(Self.coderProblem ?? "timers have no coder")
+        }
+        for (_, bytes) in blocks {
+            var r = StateReader(bytes)
+            for domain in 0..<2 {
+                for _ in 0..<(try r.readVarint()) {
+                    let t: Timestamp = try r.read()
+                    let key = try keyCoder.decode(&r), ns = try nsCoder.decode(&r)
+                    if domain == 0 { registerEventTime(t, key: key, namespace: ns) } else { registerProcessingTime(t, key: key, namespace: ns) }
+                }
+            }
+        }
+    }
+
     /// Every pending timer of key group `group` (for snapshots).
     func timers(inKeyGroup group: Int, maxParallelism: Int) -> (event: [TimerEntry<K, N>], processing: [TimerEntry<K, N>]) {
         let inGroup = { (e: TimerEntry<K, N>) in KeyGroups.keyGroup(of: e.key, maxParallelism: maxParallelism) == group }
@@ -95,3 +142,16 @@ struct BinaryHeap<E: Hashable> where E: TimestampOrdered {
 
 protocol TimestampOrdered { var timestamp: Timestamp { get } }
 extension TimerEntry: TimestampOrdered {}
+
+/// A value computed on first use (by the one thread that encodes a snapshot).
+final class LazyValue<T> {
+    private var computed: T?
+    private let make: () -> T
+    init(_ make: @escaping () -> T) { self.make = make }
+    var value: T {
+        if let computed { return computed }
+        let v = make()
+        computed = v
+        return v
+    }
+}

@@ -13,6 +13,8 @@ public final class KeyedStateBackend<K: StreamKey> {
     /// Index of the current key's group within `keyGroups`.
     @usableFromInline var currentGroupIndex = 0
     private(set) var states: [String: any KeyedStateEnumerable] = [:]
+    /// Restored entries of states not registered yet (handles are made in `open`).
+    private var pendingRestore: [String: [(group: Int, bytes: [UInt8])]] = [:]
 
     init(keyGroups: KeyGroupRange, maxParallelism: Int, clock: any ProcessingClock) {
         self.keyGroups = keyGroups
@@ -39,7 +41,33 @@ public final class KeyedStateBackend<K: StreamKey> {
         }
         let state = make()
         states[name] = state
+        if let restored = pendingRestore.removeValue(forKey: name) { try state.restore(restored) }
         return state
+    }
+
+    // MARK: checkpoints
+
+    static func sectionName(ofState name: String) -> String { "state/" + name }
+
+    func checkpointProblems(operatorName: String) -> [String] {
+        states.values.compactMap { $0.coderProblem.map { "operator '\(operatorName)': \($0)" } }
+    }
+
+    /// One section per registered state; each holds a copy-on-write copy of its tables.
+    func snapshotSections() throws -> [KeyedSection] {
+        try states.keys.sorted().map { name in
+            let section = try states[name]!.snapshotSection()
+            return KeyedSection(name: Self.sectionName(ofState: name), write: section)
+        }
+    }
+
+    /// Takes the restored sections that hold keyed state; states registered later pick theirs
+    /// up in `register`.
+    func restore(_ sections: [String: [(group: Int, bytes: [UInt8])]]) throws {
+        for (section, blocks) in sections where section.hasPrefix("state/") {
+            let name = String(section.dropFirst("state/".count))
+            if let state = states[name] { try state.restore(blocks) } else { pendingRestore[name] = blocks }
+        }
     }
 
     /// Number of entries (keys with state) over all registered states.
@@ -59,6 +87,11 @@ public protocol KeyedStateEnumerable: AnyObject {
     var entryCount: Int { get }
     /// The keys that have state in key group `group` (an absolute key group number).
     func keys(inKeyGroup group: Int) -> [AnyHashable]
+    /// Why this state cannot be checkpointed, if it can't.
+    var coderProblem: String? { get }
+    /// A copy of the state, encoding one key group per call.
+    func snapshotSection() throws -> (_ group: Int, _ into: inout StateWriter) -> Void
+    func restore(_ blocks: [(group: Int, bytes: [UInt8])]) throws
 }
 
 /// One hash table per key group of a subtask's range.

@@ -18,6 +18,50 @@ public class KeyedStateBase<K: StreamKey, V>: KeyedStateEnumerable, @unchecked S
     }
 
     public var entryCount: Int { table.count }
+
+    // MARK: checkpoints
+
+    public var coderProblem: String? {
+        if StateCoder<K>.resolve() == nil { return notCheckpointable("the key of state '\(name)'", K.self) }
+        if StateCoder<V>.resolve() == nil { return notCheckpointable("state '\(name)'", V.self) }
+        return nil
+    }
+
+    /// Per key group: entry count, then key, value and TTL time of each entry.
+    public func snapshotSection() throws -> (_ group: Int, _ into: inout StateWriter) -> Void {
+        guard let keyCoder = StateCoder<K>.resolve(), let valueCoder = StateCoder<V>.resolve() else {
+            throw CheckpointFailure(coderProblem ?? "state '\(name)' has no coder")
+        }
+        let copy = table  // copy on write: processing goes on while this is encoded
+        return { group, w in
+            let i = group - copy.firstGroup
+            guard i >= 0 && i < copy.groups.count else { w.writeVarint(0); return }
+            w.writeVarint(copy.groups[i].count)
+            for (k, e) in copy.groups[i] {
+                keyCoder.encode(k, &w)
+                valueCoder.encode(e.value, &w)
+                w.write(e.touched)
+            }
+        }
+    }
+
+    public func restore(_ blocks: [(group: Int, bytes: [UInt8])]) throws {
+        guard let keyCoder = StateCoder<K>.resolve(), let valueCoder = StateCoder<V>.resolve() else {
+            throw RestoreError(coderProblem ?? "state '\(name)' has no coder")
+        }
+        for (group, bytes) in blocks {
+            let i = group - table.firstGroup
+            guard i >= 0 && i < table.groups.count else { continue }
+            var r = StateReader(bytes)
+            let n = try r.readVarint()
+            table.groups[i].reserveCapacity(table.groups[i].count + n)
+            for _ in 0..<n {
+                let k = try keyCoder.decode(&r)
+                let v = try valueCoder.decode(&r)
+                table.groups[i][k] = StateEntry(value: v, touched: try r.read())
+            }
+        }
+    }
     public func keys(inKeyGroup group: Int) -> [AnyHashable] { table.keys(inKeyGroup: group).map(AnyHashable.init) }
 
     @inline(__always) private var key: K {

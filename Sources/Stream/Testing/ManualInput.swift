@@ -66,3 +66,10 @@ extension StreamEnvironment {
         return (stream, input)
     }
 }
+
+/// The records a manual source has not delivered yet stay with the caller, who decides what
+/// a restored job is sent: its position is empty.
+extension ManualReader: CheckpointableReader {
+    func snapshotPosition(into writer: inout StateWriter) {}
+    mutating func restorePosition(from reader: inout StateReader) throws {}
+}

@@ -144,6 +144,71 @@ where A.Input == T {
         recentEnd = .min  // indices moved
     }
 
+    // MARK: checkpoints
+
+    override func checkpointProblems() -> [String] {
+        [StateCoder<K>.resolve() == nil ? notCheckpointable("the window key", K.self) : nil,
+         StateCoder<A.Accumulator>.resolve() == nil ? notCheckpointable("the window accumulator", A.Accumulator.self) : nil]
+            .compactMap { $0.map { "operator '\(info.name)': \($0)" } }
+    }
+
+    /// Section "windows", per key group: the open windows with accumulators of that group —
+    /// (start, end, fired, count, then key and accumulator pairs) each. The bucket array is
+    /// copied now (copy on write) and split by key group once, on the first call.
+    override func snapshotState(checkpointID: Int64) throws -> OperatorSnapshot? {
+        guard let keyCoder = StateCoder<K>.resolve(), let accCoder = StateCoder<A.Accumulator>.resolve() else {
+            throw CheckpointFailure(checkpointProblems().joined(separator: "; "))
+        }
+        let copy = buckets
+        let maxParallelism = info.maxParallelism
+        let split = LazyValue { () -> [Int: [(bucket: Int, keys: [K])]] in
+            var byGroup: [Int: [(bucket: Int, keys: [K])]] = [:]
+            for (b, bucket) in copy.enumerated() {
+                var keysByGroup: [Int: [K]] = [:]
+                for key in bucket.accumulators.keys {
+                    keysByGroup[KeyGroups.keyGroup(of: key, maxParallelism: maxParallelism), default: []].append(key)
+                }
+                for (g, keys) in keysByGroup { byGroup[g, default: []].append((b, keys)) }
+            }
+            return byGroup
+        }
+        return OperatorSnapshot(keyedSections: [KeyedSection(name: "windows") { group, w in
+            let parts = split.value[group] ?? []
+            w.writeVarint(parts.count)
+            for (b, keys) in parts {
+                let bucket = copy[b]
+                w.write(bucket.window.start)
+                w.write(bucket.window.end)
+                bucket.fired.encode(to: &w)
+                w.writeVarint(keys.count)
+                for k in keys {
+                    keyCoder.encode(k, &w)
+                    accCoder.encode(bucket.accumulators[k]!, &w)
+                }
+            }
+        }])
+    }
+
+    override func restoreState(_ state: RestoredOperatorState) throws {
+        guard let keyCoder = StateCoder<K>.resolve(), let accCoder = StateCoder<A.Accumulator>.resolve() else {
+            throw RestoreError(checkpointProblems().joined(separator: "; "))
+        }
+        for (_, bytes) in state.keyedSections["windows"] ?? [] {
+            var r = StateReader(bytes)
+            for _ in 0..<(try r.readVarint()) {
+                let window = TimeWindow(start: try r.read(), end: try r.read())
+                let fired = try Bool.decode(from: &r)
+                let b = findOrInsertBucket(for: window)
+                buckets[b].fired = fired
+                for _ in 0..<(try r.readVarint()) {
+                    let key = try keyCoder.decode(&r)
+                    buckets[b].accumulators[key] = try accCoder.decode(&r)
+                }
+            }
+        }
+        recentEnd = .min
+    }
+
     /// Number of (key, window) accumulators held.
     var stateSize: Int { buckets.reduce(0) { $0 + $1.accumulators.count } }
 }

@@ -110,4 +110,56 @@ where A.Input == T {
     override func onFinish() throws {
         if !isEventTime { try flushAll() }
     }
+
+    // MARK: checkpoints
+
+    override func checkpointProblems() -> [String] {
+        [StateCoder<K>.resolve() == nil ? notCheckpointable("the window key", K.self) : nil,
+         StateCoder<A.Accumulator>.resolve() == nil ? notCheckpointable("the window accumulator", A.Accumulator.self) : nil]
+            .compactMap { $0.map { "operator '\(info.name)': \($0)" } }
+    }
+
+    /// Section "sessions", per key group: count, then per key its sessions (start, end,
+    /// accumulator); and the timers.
+    override func snapshotState(checkpointID: Int64) throws -> OperatorSnapshot? {
+        guard let keyCoder = StateCoder<K>.resolve(), let accCoder = StateCoder<A.Accumulator>.resolve() else {
+            throw CheckpointFailure(checkpointProblems().joined(separator: "; "))
+        }
+        let copy = sessions
+        let maxParallelism = info.maxParallelism
+        let split = LazyValue { () -> [Int: [K]] in
+            var byGroup: [Int: [K]] = [:]
+            for key in copy.keys { byGroup[KeyGroups.keyGroup(of: key, maxParallelism: maxParallelism), default: []].append(key) }
+            return byGroup
+        }
+        let sessionsSection = KeyedSection(name: "sessions") { group, w in
+            let keys = split.value[group] ?? []
+            w.writeVarint(keys.count)
+            for k in keys {
+                keyCoder.encode(k, &w)
+                let list = copy[k]!
+                w.writeVarint(list.count)
+                for s in list { w.write(s.window.start); w.write(s.window.end); accCoder.encode(s.accumulator, &w) }
+            }
+        }
+        return OperatorSnapshot(keyedSections: [sessionsSection, try timers.snapshotSection(maxParallelism: maxParallelism)])
+    }
+
+    override func restoreState(_ state: RestoredOperatorState) throws {
+        guard let keyCoder = StateCoder<K>.resolve(), let accCoder = StateCoder<A.Accumulator>.resolve() else {
+            throw RestoreError(checkpointProblems().joined(separator: "; "))
+        }
+        for (_, bytes) in state.keyedSections["sessions"] ?? [] {
+            var r = StateReader(bytes)
+            for _ in 0..<(try r.readVarint()) {
+                let key = try keyCoder.decode(&r)
+                var list: [Session] = []
+                for _ in 0..<(try r.readVarint()) {
+                    list.append(Session(window: TimeWindow(start: try r.read(), end: try r.read()), accumulator: try accCoder.decode(&r)))
+                }
+                sessions[key] = list
+            }
+        }
+        if let timerBlocks = state.keyedSections["timers"] { try timers.restore(timerBlocks) }
+    }
 }

@@ -1,0 +1,323 @@
+import Foundation
+import XCTest
+@testable import Stream
+
+
+
+/// Checkpoints on the deterministic driver: snapshot and restore of keyed state, timers and
+/// windows (also at another parallelism), corrupt checkpoints skipped, the two-phase-commit
+/// file sink, and the on-disk format's checks.
+final class CheckpointTests: XCTestCase {
+    var directory: String!
+
+    override func setUp() {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-ckpt-\(UUID())").path
+    }
+    override func tearDown() {
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    // MARK: a job with every kind of state
+
+    /// Per key: a running sum in value state and a count emitted by an event-time timer
+    /// 500 ms after each record; plus 1 s tumbling window sums; plus session sums.
+    struct Job {
+        let env: StreamEnvironment
+        let input: ManualInput<Event>
+        let out: CollectedRecords<String>
+    }
+
+    func makeJob(parallelism: Int, restore: CheckpointConfig.RestorePolicy = .latest) -> Job {
+        let env = StreamEnvironment(name: "checkpoint-test", parallelism: parallelism)
+        var config = CheckpointConfig(directory: directory, interval: nil)
+        config.restore = restore
+        env.checkpointing = config
+        let (events, input) = env.manualSource(Event.self)
+        let running = events.keyBy(\.key).process(onTimer: { t, _, ctx in
+            let seen = try ctx.valueState("seen", Int.self)
+            try ctx.emit("timer \(ctx.key) \(t) seen=\(seen.value ?? 0)")
+        }) { (e: Event, ctx: KeyedContext<String, String>) in
+            let sum = try ctx.valueState("sum", Int.self)
+            let total = (sum.value ?? 0) + e.value
+            sum.update(total)
+            let seen = try ctx.valueState("seen", Int.self)
+            seen.update((seen.value ?? 0) + 1)
+            ctx.registerEventTimeTimer(at: e.ts + 500)
+            try ctx.emit("sum \(e.key) \(total)")
+        }
+        // Allowed lateness keeps fired windows in state: a restore must not fire them again.
+        let windows = events.keyBy(\.key).window(.tumbling(.seconds(1))).allowedLateness(.milliseconds(700)).aggregate(SumCount())
+            .map { "window \(row($0))" }
+        let sessions = events.keyBy(\.key).window(.session(gap: .milliseconds(300))).aggregate(SumCount())
+            .map { "session \(row($0))" }
+        let out = running.union(windows, sessions).collect()
+        return Job(env: env, input: input, out: out)
+    }
+
+    func events(_ range: Range<Int>) -> [Event] {
+        range.map { i in Event("k\(i % 7)", i, at: Timestamp(i * 37)) }
+    }
+
+    func feed(_ input: ManualInput<Event>, _ events: [Event]) {
+        for e in events {
+            input.send(e, at: e.ts)
+            input.watermark(e.ts - 100)
+        }
+    }
+
+    /// The output of one uninterrupted run over all the input.
+    func referenceOutput(_ all: [Event]) throws -> [String] {
+        let dir = directory!
+        directory = dir + "-reference"
+        defer { try? FileManager.default.removeItem(atPath: directory); directory = dir }
+        let job = makeJob(parallelism: 1)
+        let run = try job.env.embedded()
+        feed(job.input, all)
+        job.input.end()
+        try run.runUntilIdle()
+        return job.out.values.sorted()
+    }
+
+    /// First half, checkpoint, a stretch that is lost (not checkpointed), then a new job
+    /// restored from the checkpoint gets the second half: the union of what the first job
+    /// emitted up to the checkpoint and what the second emits equals the reference.
+    func checkRestore(from p1: Int, to p2: Int, file: StaticString = #filePath, line: UInt = #line) throws {
+        let all = events(0..<400)
+        let expected = try referenceOutput(all)
+
+        let first = makeJob(parallelism: p1)
+        let run1 = try first.env.embedded()
+        feed(first.input, Array(all[0..<200]))
+        try run1.runUntilIdle()
+        let checkpoint = try run1.triggerCheckpoint()
+        let beforeCheckpoint = first.out.values
+        feed(first.input, Array(all[200..<260]))  // processed, then "crash": never checkpointed
+        try run1.runUntilIdle()
+
+        let second = makeJob(parallelism: p2)
+        let run2 = try second.env.embedded()
+        feed(second.input, Array(all[200...]))
+        second.input.end()
+        try run2.runUntilIdle()
+        XCTAssertTrue(run2.isFinished, file: file, line: line)
+        XCTAssertGreaterThan(checkpoint.bytes, 0, file: file, line: line)
+        XCTAssertEqual((beforeCheckpoint + second.out.values).sorted(), expected,
+                       "restored at parallelism \(p2) from a checkpoint at \(p1)", file: file, line: line)
+    }
+
+    func testRestoreAtTheSameParallelismContinuesExactly() throws { try checkRestore(from: 2, to: 2) }
+    func testRescaleFromTwoToOne() throws { try checkRestore(from: 2, to: 1) }
+    func testRescaleFromTwoToFour() throws { try checkRestore(from: 2, to: 4) }
+
+    // MARK: corrupt checkpoints
+
+    /// Two checkpoints; the newest is damaged in `damage`; a restore must use the older one.
+    func checkFallback(_ what: String, damage: (String) throws -> Void) throws {
+        let all = events(0..<300)
+        let expected = try referenceOutput(all)
+        let first = makeJob(parallelism: 2)
+        let run1 = try first.env.embedded()
+        feed(first.input, Array(all[0..<100]))
+        try run1.runUntilIdle()
+        try run1.triggerCheckpoint()
+        let atFirst = first.out.values
+        feed(first.input, Array(all[100..<200]))
+        try run1.runUntilIdle()
+        let newest = try run1.triggerCheckpoint()
+        try damage(newest.directory)
+
+        let second = makeJob(parallelism: 2)
+        let run2 = try second.env.embedded()
+        feed(second.input, Array(all[100...]))
+        second.input.end()
+        try run2.runUntilIdle()
+        XCTAssertEqual((atFirst + second.out.values).sorted(), expected, "after \(what), the previous checkpoint is restored")
+    }
+
+    func taskFile(in dir: String) throws -> String {
+        // The largest: the one holding keyed state.
+        let paths = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".state") }.map { dir + "/" + $0 }
+        func size(_ p: String) -> Int { (try? FileManager.default.attributesOfItem(atPath: p)[.size] as? Int) ?? 0 }
+        return paths.max { size($0) < size($1) }!
+    }
+
+    func testTruncatedStateFileFallsBackToThePreviousCheckpoint() throws {
+        try checkFallback("truncating a state file") { dir in
+            let path = try taskFile(in: dir)
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+            try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: path))
+            XCTAssertThrowsError(try CheckpointStorage.validate(dir)) { XCTAssertTrue("\($0)".contains("truncated"), "\($0)") }
+        }
+    }
+
+    func testDeletedStateFileFallsBackToThePreviousCheckpoint() throws {
+        try checkFallback("deleting a state file") { dir in
+            try FileManager.default.removeItem(atPath: try taskFile(in: dir))
+            XCTAssertThrowsError(try CheckpointStorage.validate(dir)) { XCTAssertTrue("\($0)".contains("missing"), "\($0)") }
+        }
+    }
+
+    func testBitFlipFallsBackToThePreviousCheckpoint() throws {
+        try checkFallback("flipping a bit") { dir in
+            let path = try taskFile(in: dir)
+            var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+            bytes[bytes.count / 3] ^= 0x10
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            XCTAssertThrowsError(try CheckpointStorage.validate(dir)) { XCTAssertTrue("\($0)".contains("checksum"), "\($0)") }
+        }
+    }
+
+    func testDamagedMetadataFallsBackToThePreviousCheckpoint() throws {
+        try checkFallback("damaging the metadata") { dir in
+            let path = dir + "/_metadata"
+            var text = try String(contentsOfFile: path, encoding: .utf8)
+            text = text.replacingOccurrences(of: "\"checkpoint\"", with: "\"checkpoinT\"")
+            try text.write(toFile: path, atomically: false, encoding: .utf8)
+        }
+    }
+
+    func testNoValidCheckpointRefusesToStartUnlessAllowed() throws {
+        let first = makeJob(parallelism: 1)
+        let run1 = try first.env.embedded()
+        feed(first.input, events(0..<50))
+        try run1.runUntilIdle()
+        let only = try run1.triggerCheckpoint()
+        try FileManager.default.removeItem(atPath: try taskFile(in: only.directory))
+
+        let refused = makeJob(parallelism: 1)
+        XCTAssertThrowsError(try refused.env.embedded()) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("refusing to start"), text)
+            XCTAssertTrue(text.contains("missing"), "the reason is given: \(text)")
+        }
+
+        let allowed = makeJob(parallelism: 1)
+        allowed.env.checkpointing!.allowFreshStartWithoutValidCheckpoint = true
+        let run = try allowed.env.embedded()
+        feed(allowed.input, events(0..<3))
+        try run.runUntilIdle()
+        XCTAssertTrue(allowed.out.values.contains("sum k0 0"), "started with empty state")
+        // New checkpoints get ids above the broken one, never reusing its directory.
+        XCTAssertGreaterThan(try run.triggerCheckpoint().id, only.id)
+    }
+
+    func testSavepointRestoresByPathAndSurvivesRetention() throws {
+        let all = events(0..<300)
+        let expected = try referenceOutput(all)
+        let first = makeJob(parallelism: 2)
+        first.env.checkpointing!.retained = 1
+        let run1 = try first.env.embedded()
+        feed(first.input, Array(all[0..<150]))
+        try run1.runUntilIdle()
+        let savepoint = try run1.triggerCheckpoint(savepoint: "before-upgrade")
+        let atSavepoint = first.out.values
+        for _ in 0..<3 { try run1.triggerCheckpoint() }
+        XCTAssertEqual(CheckpointStorage(root: directory).checkpointDirectories().count, 1, "retention keeps 1")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: savepoint.directory + "/_metadata"))
+
+        let second = makeJob(parallelism: 3, restore: .from(savepoint.directory))
+        let run2 = try second.env.embedded()
+        feed(second.input, Array(all[150...]))
+        second.input.end()
+        try run2.runUntilIdle()
+        XCTAssertEqual((atSavepoint + second.out.values).sorted(), expected)
+    }
+
+    // MARK: two-phase commit
+
+    func testFileSinkPublishesOnlyCompletedCheckpoints() throws {
+        let out = directory + "/out"
+        let env = StreamEnvironment(name: "2pc", parallelism: 1)
+        env.checkpointing = CheckpointConfig(directory: directory + "/state", interval: nil)
+        let (events, input) = env.manualSource(Int.self)
+        events.writeLinesExactlyOnce(to: out)
+        let run = try env.embedded()
+        func visible() throws -> [String] {
+            try FileManager.default.contentsOfDirectory(atPath: out).filter { $0.hasPrefix("part-") }.sorted()
+                .flatMap { try String(contentsOfFile: out + "/" + $0, encoding: .utf8).split(separator: "\n").map(String.init) }
+        }
+        for i in 0..<5 { input.send(i) }
+        try run.runUntilIdle()
+        XCTAssertEqual(try visible(), [], "nothing is visible before a checkpoint completes")
+        try run.triggerCheckpoint()
+        XCTAssertEqual(try visible(), ["0", "1", "2", "3", "4"])
+        for i in 5..<8 { input.send(i) }
+        try run.runUntilIdle()
+        XCTAssertEqual(try visible().count, 5, "records after the checkpoint wait for the next one")
+        input.end()
+        try run.runUntilIdle()
+        XCTAssertTrue(run.isFinished)
+        XCTAssertEqual(try visible(), (0..<8).map(String.init), "the final checkpoint publishes the rest")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out).filter { $0.hasPrefix(".") }, [],
+                       "no pending or in-progress files are left")
+    }
+
+    func testFileSinkWithoutCheckpointsPublishesAtTheEnd() throws {
+        let out = directory + "/out"
+        let env = StreamEnvironment(name: "plain", parallelism: 2)
+        env.fromCollection(Array(0..<100)).writeLinesExactlyOnce(to: out)
+        try env.execute()
+        let lines = try FileManager.default.contentsOfDirectory(atPath: out).filter { $0.hasPrefix("part-") }
+            .flatMap { try String(contentsOfFile: out + "/" + $0, encoding: .utf8).split(separator: "\n") }
+        XCTAssertEqual(lines.map { Int($0)! }.sorted(), Array(0..<100))
+    }
+
+    // MARK: threaded runs
+
+    func testPeriodicCheckpointsOnTheThreadedRuntimeKeepTheResultAndRetainK() throws {
+        let env = StreamEnvironment(name: "periodic", parallelism: 2)
+        var config = CheckpointConfig(directory: directory, interval: .milliseconds(5))
+        config.retained = 2
+        env.checkpointing = config
+        let out = env.generate(count: 300_000, watermarks: .boundedOutOfOrderness(.milliseconds(10)) { Timestamp($0) }) { $0 }
+            .keyBy { $0 % 100 }
+            .reduce { $0 + $1 }
+            .keyBy { $0 % 10 }.window(.tumbling(.seconds(100))).aggregate(ReduceAggregate<Int> { max($0, $1) })
+            .collect()
+        let job = try env.start()
+        _ = try job.wait()
+        XCTAssertGreaterThan(job.completedCheckpoints.count, 1, "periodic checkpoints were taken")
+        XCTAssertTrue(job.completedCheckpoints.last!.directory.hasSuffix(String(job.completedCheckpoints.last!.id)))
+        XCTAssertLessThanOrEqual(CheckpointStorage(root: directory).checkpointDirectories().count, 2)
+        XCTAssertEqual(out.values.count, 10 * 3)  // 10 keys x 3 windows of 100 s (300,000 ms)
+    }
+
+    func testStateWithoutACoderFailsTheJobAtStartNamingTheType() throws {
+        struct Opaque: Sendable { var x = 0 }
+        let env = StreamEnvironment(name: "opaque", parallelism: 1)
+        env.checkpointing = CheckpointConfig(directory: directory, interval: nil)
+        env.fromCollection([1, 2, 3]).keyBy { $0 }.process { (n: Int, ctx: KeyedContext<Int, Int>) in
+            try ctx.valueState("opaque", Opaque.self).update(Opaque(x: n))
+        }.discard()
+        XCTAssertThrowsError(try env.execute()) { error in
+            XCTAssertTrue("\(error)".contains("Opaque"), "\(error)")
+            XCTAssertTrue("\(error)".contains("StateCodable"), "\(error)")
+        }
+    }
+
+    // MARK: format details
+
+    func testCRC32CMatchesTheStandardCheckValue() {
+        XCTAssertEqual(CRC32C.checksum(Array("123456789".utf8)), 0xE306_9283)
+        XCTAssertEqual(CRC32C.checksum([UInt8](repeating: 0, count: 32)), 0x8A91_36AA)
+    }
+
+    func testStateCodingRoundTrips() throws {
+        var w = StateWriter()
+        let values: [String: [Int?]] = ["a": [1, nil, -3], "ü": []]
+        values.encode(to: &w)
+        (-1.5).encode(to: &w)
+        var r = StateReader(w.bytes)
+        XCTAssertEqual(try [String: [Int?]].decode(from: &r), values)
+        XCTAssertEqual(try Double.decode(from: &r), -1.5)
+        XCTAssertTrue(r.isAtEnd)
+        var truncated = StateReader(Array(w.bytes.prefix(5)))
+        XCTAssertThrowsError(try [String: [Int?]].decode(from: &truncated))
+        // Codable-only types go through JSON.
+        let coder = try XCTUnwrap(StateCoder<SumCount.Acc>.resolve())
+        var w2 = StateWriter()
+        coder.encode(SumCount.Acc(sum: 3, count: 2), &w2)
+        var r2 = StateReader(w2.bytes)
+        XCTAssertEqual(try coder.decode(&r2), SumCount.Acc(sum: 3, count: 2))
+    }
+}
