@@ -109,6 +109,31 @@ final class CheckpointTests: XCTestCase {
     func testRescaleFromTwoToOne() throws { try checkRestore(from: 2, to: 1) }
     func testRescaleFromTwoToFour() throws { try checkRestore(from: 2, to: 4) }
 
+    /// State is registered lazily (on first use); a checkpoint taken after a restore but
+    /// before any record reached the operator must still carry the restored state.
+    func testACheckpointBeforeTheFirstRecordAfterARestoreKeepsTheRestoredState() throws {
+        let all = events(0..<300)
+        let expected = try referenceOutput(all)
+        let first = makeJob(parallelism: 2)
+        let run1 = try first.env.embedded()
+        feed(first.input, Array(all[0..<150]))
+        try run1.runUntilIdle()
+        try run1.triggerCheckpoint()
+        let atCheckpoint = first.out.values
+
+        let idle = makeJob(parallelism: 2)
+        let idleRun = try idle.env.embedded()
+        try idleRun.triggerCheckpoint()  // restored, nothing processed, checkpointed again
+        XCTAssertEqual(idle.out.values, [])
+
+        let last = makeJob(parallelism: 2)
+        let run3 = try last.env.embedded()
+        feed(last.input, Array(all[150...]))
+        last.input.end()
+        try run3.runUntilIdle()
+        XCTAssertEqual((atCheckpoint + last.out.values).sorted(), expected)
+    }
+
     // MARK: corrupt checkpoints
 
     /// Two checkpoints; the newest is damaged in `damage`; a restore must use the older one.

@@ -75,8 +75,9 @@ public struct DataStream<T: Sendable>: @unchecked Sendable {
     }
 
     /// Sets event timestamps and generates watermarks here (rather than at the source).
-    public func assignTimestamps(name: String = "timestamps", _ strategy: WatermarkStrategy<T>) -> DataStream<T> {
-        add(name, parallelism: nil) { ctx in
+    public func assignTimestamps(name: String = "timestamps", parallelism: Int? = nil,
+                                 _ strategy: WatermarkStrategy<T>) -> DataStream<T> {
+        add(name, parallelism: parallelism) { ctx in
             let op = TimestampsAndWatermarksOperator<T>(info: ctx.info, runtime: ctx.runtime, strategy: strategy)
             return OperatorInstance(op: op, inputs: [.of(Push(op.process))], mainOutput: .of(op.output))
         }

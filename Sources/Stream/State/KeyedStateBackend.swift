@@ -53,12 +53,21 @@ public final class KeyedStateBackend<K: StreamKey> {
         states.values.compactMap { $0.coderProblem.map { "operator '\(operatorName)': \($0)" } }
     }
 
-    /// One section per registered state; each holds a copy-on-write copy of its tables.
+    /// One section per state; each holds a copy-on-write copy of its tables. Restored state
+    /// that no code has asked for yet (registration is lazy) is written back as it was read:
+    /// a checkpoint taken before the first record must not lose it.
     func snapshotSections() throws -> [KeyedSection] {
-        try states.keys.sorted().map { name in
+        var sections = try states.keys.sorted().map { name in
             let section = try states[name]!.snapshotSection()
             return KeyedSection(name: Self.sectionName(ofState: name), write: section)
         }
+        for (name, blocks) in pendingRestore.sorted(by: { $0.key < $1.key }) {
+            let byGroup = Dictionary(blocks.map { ($0.group, $0.bytes) }, uniquingKeysWith: { a, _ in a })
+            sections.append(KeyedSection(name: Self.sectionName(ofState: name)) { group, w in
+                if let bytes = byGroup[group] { w.bytes.append(contentsOf: bytes) } else { w.writeVarint(0) }
+            })
+        }
+        return sections
     }
 
     /// Takes the restored sections that hold keyed state; states registered later pick theirs

@@ -11,7 +11,7 @@ public protocol StateCodable {
 
 /// Appends a compact little-endian binary encoding to a byte buffer.
 public struct StateWriter {
-    public private(set) var bytes: [UInt8] = []
+    public internal(set) var bytes: [UInt8] = []
     public init(capacity: Int = 0) { bytes.reserveCapacity(capacity) }
 
     public mutating func write<I: FixedWidthInteger>(_ value: I) {

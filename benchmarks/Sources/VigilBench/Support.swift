@@ -3,6 +3,7 @@ import Foundation
 /// Every benchmark by name. Each returns its figures (and prints its own table).
 let benchmarks: [String: @Sendable (_ quick: Bool) throws -> Figures] = [
     "runtime": runtimeBenchmark,
+    "checkpoint": checkpointBenchmark,
 ]
 
 /// A benchmark's results: a flat JSON object of numbers and strings, in insertion order.
