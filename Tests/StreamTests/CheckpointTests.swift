@@ -134,6 +134,35 @@ final class CheckpointTests: XCTestCase {
         XCTAssertEqual((atCheckpoint + last.out.values).sorted(), expected)
     }
 
+    /// A TTL keeps running across a restore: the entry's clock is part of the checkpoint.
+    func testStateTTLSurvivesARestore() throws {
+        func job(at now: Timestamp) throws -> (ManualInput<Int>, CollectedRecords<String>, EmbeddedExecution) {
+            let env = StreamEnvironment(name: "ttl", parallelism: 1)
+            env.checkpointing = CheckpointConfig(directory: directory, interval: nil)
+            let (numbers, input) = env.manualSource(Int.self)
+            let out = numbers.keyBy { $0 % 2 }.process { (n: Int, ctx: KeyedContext<Int, String>) in
+                let last = try ctx.valueState("last", Int.self, ttl: StateTTL(.seconds(10)))
+                try ctx.emit("\(n) after \(last.value.map(String.init) ?? "nothing")")
+                last.update(n)
+            }.collect()
+            return (input, out, try env.embedded(startingAt: now))
+        }
+        let (in1, _, run1) = try job(at: 1_000)
+        in1.send(2)
+        try run1.runUntilIdle()
+        try run1.triggerCheckpoint()
+
+        let (in2, out2, run2) = try job(at: 6_000)  // 5 s later: still alive
+        in2.send(4)
+        try run2.runUntilIdle()
+        XCTAssertEqual(out2.values, ["4 after 2"])
+
+        let (in3, out3, run3) = try job(at: 11_500)  // restored from the first checkpoint: 10.5 s old
+        in3.send(6)
+        try run3.runUntilIdle()
+        XCTAssertEqual(out3.values, ["6 after nothing"], "the TTL counted from before the restore")
+    }
+
     // MARK: corrupt checkpoints
 
     /// Two checkpoints; the newest is damaged in `damage`; a restore must use the older one.

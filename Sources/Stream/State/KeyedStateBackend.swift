@@ -64,7 +64,8 @@ public final class KeyedStateBackend<K: StreamKey> {
         for (name, blocks) in pendingRestore.sorted(by: { $0.key < $1.key }) {
             let byGroup = Dictionary(blocks.map { ($0.group, $0.bytes) }, uniquingKeysWith: { a, _ in a })
             sections.append(KeyedSection(name: Self.sectionName(ofState: name)) { group, w in
-                if let bytes = byGroup[group] { w.bytes.append(contentsOf: bytes) } else { w.writeVarint(0) }
+                // As `KeyedStateBase.snapshotSection` writes an empty group: no flags, no entries.
+                if let bytes = byGroup[group] { w.bytes.append(contentsOf: bytes) } else { w.write(UInt8(0)); w.writeVarint(0) }
             })
         }
         return sections

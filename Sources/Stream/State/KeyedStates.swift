@@ -18,6 +18,7 @@ public class KeyedStateBase<K: StreamKey, V>: KeyedStateEnumerable, @unchecked S
     }
 
     public var entryCount: Int { table.count }
+    public func keys(inKeyGroup group: Int) -> [AnyHashable] { table.keys(inKeyGroup: group).map(AnyHashable.init) }
 
     // MARK: checkpoints
 
@@ -27,20 +28,23 @@ public class KeyedStateBase<K: StreamKey, V>: KeyedStateEnumerable, @unchecked S
         return nil
     }
 
-    /// Per key group: entry count, then key, value and TTL time of each entry.
+    /// Per key group: a flags byte (1: TTL times present), the entry count, then key, value
+    /// and (with the flag) the time each entry's TTL clock last restarted.
     public func snapshotSection() throws -> (_ group: Int, _ into: inout StateWriter) -> Void {
         guard let keyCoder = StateCoder<K>.resolve(), let valueCoder = StateCoder<V>.resolve() else {
             throw CheckpointFailure(coderProblem ?? "state '\(name)' has no coder")
         }
         let copy = table  // copy on write: processing goes on while this is encoded
+        let hasTTL = ttl != nil
         return { group, w in
             let i = group - copy.firstGroup
+            w.write(UInt8(hasTTL ? 1 : 0))
             guard i >= 0 && i < copy.groups.count else { w.writeVarint(0); return }
             w.writeVarint(copy.groups[i].count)
             for (k, e) in copy.groups[i] {
                 keyCoder.encode(k, &w)
                 valueCoder.encode(e.value, &w)
-                w.write(e.touched)
+                if hasTTL { w.write(e.touched) }
             }
         }
     }
@@ -49,20 +53,23 @@ public class KeyedStateBase<K: StreamKey, V>: KeyedStateEnumerable, @unchecked S
         guard let keyCoder = StateCoder<K>.resolve(), let valueCoder = StateCoder<V>.resolve() else {
             throw RestoreError(coderProblem ?? "state '\(name)' has no coder")
         }
+        // State checkpointed without a TTL (or before one was configured): its clock starts now.
+        let now = ttl == nil ? 0 : backend.clock.now()
         for (group, bytes) in blocks {
             let i = group - table.firstGroup
             guard i >= 0 && i < table.groups.count else { continue }
             var r = StateReader(bytes)
+            let hasTTL = try r.read(UInt8.self) & 1 != 0
             let n = try r.readVarint()
             table.groups[i].reserveCapacity(table.groups[i].count + n)
             for _ in 0..<n {
                 let k = try keyCoder.decode(&r)
                 let v = try valueCoder.decode(&r)
-                table.groups[i][k] = StateEntry(value: v, touched: try r.read())
+                let touched: Timestamp = hasTTL ? try r.read() : now
+                table.groups[i][k] = StateEntry(value: v, touched: ttl == nil ? 0 : touched)
             }
         }
     }
-    public func keys(inKeyGroup group: Int) -> [AnyHashable] { table.keys(inKeyGroup: group).map(AnyHashable.init) }
 
     @inline(__always) private var key: K {
         guard let k = backend.currentKey else { preconditionFailure("keyed state '\(name)' used outside a keyed context") }

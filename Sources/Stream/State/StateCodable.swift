@@ -14,8 +14,15 @@ public struct StateWriter {
     public internal(set) var bytes: [UInt8] = []
     public init(capacity: Int = 0) { bytes.reserveCapacity(capacity) }
 
+    /// Byte by byte: `append(contentsOf:)` of a raw buffer goes through the generic sequence
+    /// path and cost more than everything else in encoding a checkpoint.
+    @inline(__always)
     public mutating func write<I: FixedWidthInteger>(_ value: I) {
-        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+        var v = value
+        for _ in 0..<MemoryLayout<I>.size {
+            bytes.append(UInt8(truncatingIfNeeded: v))
+            v = v >> 8
+        }
     }
     /// Unsigned LEB128: lengths and counts, mostly one byte.
     public mutating func writeVarint(_ value: Int) {
