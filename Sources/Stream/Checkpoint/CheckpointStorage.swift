@@ -34,9 +34,9 @@ public struct CheckpointStorage: Sendable {
     func highestCheckpointID() -> Int64 { checkpointDirectories().first?.id ?? 0 }
 
     func writeTaskFile(in directory: String, name: String, entries: [TaskStateFile.Entry]) throws -> CheckpointMetadata.File {
-        let bytes = try TaskStateFile.encode(entries)
+        let (bytes, crc) = try TaskStateFile.encode(entries)
         try DurableFiles.write(bytes, to: directory + "/" + name)
-        return CheckpointMetadata.File(name: name, bytes: bytes.count, crc32c: CRC32C.checksum(bytes))
+        return CheckpointMetadata.File(name: name, bytes: bytes.count, crc32c: crc)
     }
 
     /// Makes the checkpoint complete: the metadata is the last file written.

@@ -14,8 +14,9 @@ enum TaskStateFile {
         var snapshot: OperatorSnapshot
     }
 
-    /// Encodes, compresses and lays out the file (off the task thread).
-    static func encode(_ entries: [Entry]) throws -> [UInt8] {
+    /// Encodes, compresses and lays out the file (off the task thread). Returns the bytes
+    /// and the CRC-32C of the whole file (computed once, continuing the footer's).
+    static func encode(_ entries: [Entry]) throws -> (bytes: [UInt8], crc32c: UInt32) {
         var file: [UInt8] = []
         var index = StateWriter()
         index.write(magic)
@@ -58,7 +59,8 @@ enum TaskStateFile {
         footer.write(crc)
         footer.write(magic)
         file.append(contentsOf: footer.bytes)
-        return file
+        let whole = footer.bytes.withUnsafeBytes { CRC32C.checksum($0, continuing: crc) }
+        return (file, whole)
     }
 
     /// What the index says about one operator subtask in a file.
