@@ -37,6 +37,8 @@ public struct CompletedCheckpoint: Sendable, CustomStringConvertible {
     public var durationNanos: UInt64
     /// The longest synchronous part over the tasks (the time a task stopped processing).
     public var syncNanos: UInt64
+    /// Encoding, compressing and writing the state files, summed over tasks (one I/O thread).
+    public var asyncNanos: UInt64
     public var bytes: Int
     public var description: String {
         "\(isSavepoint ? "savepoint" : "checkpoint") \(id) at \(directory): \(bytes) bytes in \(durationNanos / 1_000_000) ms (sync \(syncNanos / 1_000) µs)"

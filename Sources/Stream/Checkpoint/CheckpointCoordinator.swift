@@ -34,6 +34,7 @@ final class CheckpointCoordinator: @unchecked Sendable {
         var startedNanos: UInt64
         var files: [Int: CheckpointMetadata.File] = [:]
         var syncNanos: UInt64 = 0
+        var asyncNanos: UInt64 = 0
         var waiters: [@Sendable (Result<CompletedCheckpoint, any Error>) -> Void] = []
     }
 
@@ -157,8 +158,9 @@ final class CheckpointCoordinator: @unchecked Sendable {
         let write = UncheckedBox(entries)
         let work: @Sendable () -> Void = { [self] in
             do {
+                let started = monotonicNanos()
                 let file = try storage.writeTaskFile(in: directory, name: "task-\(task).state", entries: write.value)
-                acknowledge(task: task, id: id, file: file, syncNanos: syncNanos)
+                acknowledge(task: task, id: id, file: file, syncNanos: syncNanos, asyncNanos: monotonicNanos() - started)
             } catch {
                 abort(id, reason: "task \(task) could not write its state: \(error)")
             }
@@ -166,11 +168,12 @@ final class CheckpointCoordinator: @unchecked Sendable {
         if let io { io.async(execute: work) } else { work() }
     }
 
-    private func acknowledge(task: Int, id: Int64, file: CheckpointMetadata.File, syncNanos: UInt64) {
+    private func acknowledge(task: Int, id: Int64, file: CheckpointMetadata.File, syncNanos: UInt64, asyncNanos: UInt64) {
         let done: Pending? = state.withLock { s in
             guard s.pending?.id == id else { return nil }
             s.pending!.files[task] = file
             s.pending!.syncNanos = max(s.pending!.syncNanos, syncNanos)
+            s.pending!.asyncNanos += asyncNanos
             return s.pending!.files.count == tasks.count ? s.pending! : nil
         }
         guard let p = done else { return }
@@ -186,7 +189,7 @@ final class CheckpointCoordinator: @unchecked Sendable {
             return
         }
         let result = CompletedCheckpoint(id: p.id, isSavepoint: p.savepointName != nil, directory: p.directory,
-                                         durationNanos: monotonicNanos() - p.startedNanos, syncNanos: p.syncNanos,
+                                         durationNanos: monotonicNanos() - p.startedNanos, syncNanos: p.syncNanos, asyncNanos: p.asyncNanos,
                                          bytes: files.reduce(0) { $0 + $1.bytes })
         state.withLock { s in
             s.pending = nil

@@ -107,6 +107,7 @@ final class LoadedCheckpoint {
     let directory: String
     let metadata: CheckpointMetadata
     private var files: [String: (bytes: [UInt8], index: [TaskStateFile.IndexEntry])] = [:]
+    private lazy var decompressor = try? Zstd.Decompressor()
 
     init(directory: String, metadata: CheckpointMetadata) {
         self.directory = directory
@@ -132,8 +133,9 @@ final class LoadedCheckpoint {
             for e in index where e.operatorID == operatorID {
                 guard e.subtask < op.parallelism else { throw RestoreError("\(f.name): subtask \(e.subtask) of \(op.parallelism)") }
                 operatorStates[e.subtask] = e.operatorState
+                guard let decompressor else { throw RestoreError("zstd: cannot create a decompression context") }
                 for (group, block) in e.blocks where keyGroups.contains(group) {
-                    for (name, data) in try TaskStateFile.readBlock(bytes, block) {
+                    for (name, data) in try TaskStateFile.readBlock(bytes, block, decompressor: decompressor) {
                         sections[name, default: []].append((group, data))
                     }
                 }

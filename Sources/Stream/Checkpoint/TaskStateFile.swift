@@ -24,6 +24,7 @@ enum TaskStateFile {
         index.writeVarint(entries.count)
         var raw = StateWriter(capacity: 1 << 16)
         var section = StateWriter(capacity: 1 << 16)
+        let compressor = try Zstd.Compressor()
         for e in entries {
             index.write(e.operatorID)
             index.writeVarint(e.subtask)
@@ -40,17 +41,18 @@ enum TaskStateFile {
                     section.reset()
                     s.write(group, &section)
                     raw.write(s.name)
-                    raw.write(bytes: section.bytes)
+                    raw.writeVarint(section.count)
+                    section.withUnsafeBytes { raw.append(raw: $0) }
                 }
-                let compressed = try Zstd.compress(raw.bytes)
-                index.writeVarint(file.count)
-                index.writeVarint(compressed.count)
-                index.writeVarint(raw.bytes.count)
-                file.append(contentsOf: compressed)
+                let before = file.count
+                try raw.withUnsafeBytes { try compressor.compress($0, appendingTo: &file) }
+                index.writeVarint(before)
+                index.writeVarint(file.count - before)
+                index.writeVarint(raw.count)
             }
         }
         let indexOffset = UInt64(file.count)
-        file.append(contentsOf: index.bytes)
+        index.withUnsafeBytes { file.append(contentsOf: $0) }
         var footer = StateWriter()
         footer.write(indexOffset)
         file.append(contentsOf: footer.bytes)
@@ -113,8 +115,9 @@ enum TaskStateFile {
     }
 
     /// The sections of one key group's block: section name → encoded entries.
-    static func readBlock(_ file: [UInt8], _ block: (offset: Int, length: Int, rawLength: Int)) throws -> [(String, [UInt8])] {
-        let raw = try Zstd.decompress(file[block.offset..<block.offset + block.length], size: block.rawLength)
+    static func readBlock(_ file: [UInt8], _ block: (offset: Int, length: Int, rawLength: Int),
+                          decompressor: Zstd.Decompressor) throws -> [(String, [UInt8])] {
+        let raw = try decompressor.decompress(file[block.offset..<block.offset + block.length], size: block.rawLength)
         var r = StateReader(raw)
         var sections: [(String, [UInt8])] = []
         for _ in 0..<(try r.readVarint()) {

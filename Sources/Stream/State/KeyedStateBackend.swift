@@ -65,7 +65,7 @@ public final class KeyedStateBackend<K: StreamKey> {
             let byGroup = Dictionary(blocks.map { ($0.group, $0.bytes) }, uniquingKeysWith: { a, _ in a })
             sections.append(KeyedSection(name: Self.sectionName(ofState: name)) { group, w in
                 // As `KeyedStateBase.snapshotSection` writes an empty group: no flags, no entries.
-                if let bytes = byGroup[group] { w.bytes.append(contentsOf: bytes) } else { w.write(UInt8(0)); w.writeVarint(0) }
+                if let bytes = byGroup[group] { w.append(raw: bytes) } else { w.write(UInt8(0)); w.writeVarint(0) }
             })
         }
         return sections

@@ -9,39 +9,91 @@ public protocol StateCodable {
     static func decode(from reader: inout StateReader) throws -> Self
 }
 
-/// Appends a compact little-endian binary encoding to a byte buffer.
+/// Appends a compact little-endian binary encoding to a byte buffer. Its own growable
+/// buffer (copy-on-write like an array) rather than `[UInt8]`: a fixed-width value is one
+/// unaligned store, where appending to an array went byte by byte or through the generic
+/// sequence path — which dominated the cost of encoding a checkpoint.
 public struct StateWriter {
-    public internal(set) var bytes: [UInt8] = []
-    public init(capacity: Int = 0) { bytes.reserveCapacity(capacity) }
+    final class Buffer {
+        var base: UnsafeMutableRawPointer
+        var count = 0
+        var capacity: Int
+        init(capacity: Int) {
+            self.capacity = Swift.max(capacity, 64)
+            base = .allocate(byteCount: self.capacity, alignment: 8)
+        }
+        deinit { base.deallocate() }
+        func copy() -> Buffer {
+            let b = Buffer(capacity: capacity)
+            b.base.copyMemory(from: base, byteCount: count)
+            b.count = count
+            return b
+        }
+        func grow(toHold n: Int) {
+            var c = capacity
+            while c < n { c *= 2 }
+            let bigger = UnsafeMutableRawPointer.allocate(byteCount: c, alignment: 8)
+            bigger.copyMemory(from: base, byteCount: count)
+            base.deallocate()
+            base = bigger
+            capacity = c
+        }
+    }
+    private var buffer: Buffer
 
-    /// Byte by byte: `append(contentsOf:)` of a raw buffer goes through the generic sequence
-    /// path and cost more than everything else in encoding a checkpoint.
+    public init(capacity: Int = 0) { buffer = Buffer(capacity: capacity) }
+
+    /// Room for `n` more bytes in a buffer this writer alone owns; returns where they go.
+    @inline(__always)
+    private mutating func reserve(_ n: Int) -> UnsafeMutableRawPointer {
+        if !isKnownUniquelyReferenced(&buffer) { buffer = buffer.copy() }
+        let b = buffer
+        if b.count + n > b.capacity { b.grow(toHold: b.count + n) }
+        defer { b.count += n }
+        return b.base + b.count
+    }
+
+    /// The bytes written so far (a copy).
+    public var bytes: [UInt8] { withUnsafeBytes { Array($0) } }
+    public var count: Int { buffer.count }
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try body(UnsafeRawBufferPointer(start: buffer.base, count: buffer.count))
+    }
+
     @inline(__always)
     public mutating func write<I: FixedWidthInteger>(_ value: I) {
-        var v = value
-        for _ in 0..<MemoryLayout<I>.size {
-            bytes.append(UInt8(truncatingIfNeeded: v))
-            v = v >> 8
-        }
+        reserve(MemoryLayout<I>.size).storeBytes(of: value.littleEndian, as: I.self)
     }
     /// Unsigned LEB128: lengths and counts, mostly one byte.
     public mutating func writeVarint(_ value: Int) {
         var v = UInt64(value)
         while v >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
+            write(UInt8(truncatingIfNeeded: v) | 0x80)
             v >>= 7
         }
-        bytes.append(UInt8(v))
+        write(UInt8(v))
     }
+    /// Raw bytes, without a length.
+    public mutating func append(raw: UnsafeRawBufferPointer) {
+        guard raw.count > 0 else { return }
+        reserve(raw.count).copyMemory(from: raw.baseAddress!, byteCount: raw.count)
+    }
+    public mutating func append(raw: [UInt8]) { raw.withUnsafeBytes { append(raw: $0) } }
     public mutating func write(bytes other: some Collection<UInt8>) {
         writeVarint(other.count)
-        bytes.append(contentsOf: other)
+        if let done: Void = other.withContiguousStorageIfAvailable({ append(raw: UnsafeRawBufferPointer($0)) }) {
+            return done
+        }
+        append(raw: Array(other))
     }
     public mutating func write(_ value: String) {
         var s = value
         s.withUTF8 { write(bytes: $0) }
     }
-    public mutating func reset() { bytes.removeAll(keepingCapacity: true) }
+    public mutating func reset() {
+        if !isKnownUniquelyReferenced(&buffer) { buffer = Buffer(capacity: buffer.capacity) }
+        buffer.count = 0
+    }
 }
 
 /// Reads what `StateWriter` wrote; every read checks bounds and throws on truncated input.

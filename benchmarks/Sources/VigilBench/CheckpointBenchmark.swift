@@ -56,7 +56,7 @@ func checkpointBenchmark(quick: Bool) throws -> Figures {
     let events = makeLatencyEvents(count: count, keys: keys)
 
     var without: [Double] = [], with: [Double] = [], withoutFinal: [Double] = []
-    var durations: [Double] = [], syncs: [Double] = [], bytes: [Double] = []
+    var durations: [Double] = [], syncs: [Double] = [], asyncs: [Double] = [], bytes: [Double] = []
     var expected: (count: Int, checksum: Double)?
     var lastDirectory = ""
     for rep in 0..<repetitions {
@@ -93,6 +93,7 @@ func checkpointBenchmark(quick: Bool) throws -> Figures {
                 let periodic = handle!.completedCheckpoints.dropLast()
                 durations += periodic.map { Double($0.durationNanos) / 1e6 }
                 syncs += periodic.map { Double($0.syncNanos) / 1e6 }
+                asyncs += periodic.map { Double($0.asyncNanos) / 1e6 }
                 bytes += periodic.map { Double($0.bytes) }
                 print(String(format: "  with checkpoints:    %.2f s (%.2f s before the final checkpoint), %d periodic checkpoints", seconds, seconds - final, periodic.count))
             } else {
@@ -134,6 +135,7 @@ func checkpointBenchmark(quick: Bool) throws -> Figures {
     f["throughput_ratio_including_final_checkpoint"] = rateWith / rateWithout
     f["checkpoint_ms_median"] = median(durations)
     f["sync_ms_median"] = median(syncs)  // the longest task's synchronous part
+    f["async_ms_median"] = median(asyncs)  // encode + compress + write, summed over tasks
     f["checkpoint_bytes"] = median(bytes)
     f["checkpoints_measured"] = Double(durations.count)
     f["restore_ms"] = median(restoreTimes) * 1000
@@ -144,6 +146,7 @@ func checkpointBenchmark(quick: Bool) throws -> Figures {
         ("checkpoint every \(interval)", formatRate(rateSteady) + String(format: "   %.2f x without (until the final checkpoint)", rateSteady / rateWithout)),
         ("... with the final checkpoint", formatRate(rateWith) + String(format: "   %.2f x without", rateWith / rateWithout)),
         ("checkpoint duration", String(format: "%.0f ms (synchronous part, longest task: %.2f ms)", median(durations), median(syncs))),
+        ("asynchronous part", String(format: "%.0f ms (encode, compress, write; all tasks, one I/O thread)", median(asyncs))),
         ("bytes per checkpoint", String(format: "%.1f MB (zstd)", median(bytes) / 1e6)),
         ("restore", String(format: "%.0f ms for %.1f MB", median(restoreTimes) * 1000, Double(restoredBytes) / 1e6)),
         ("peak RSS", String(format: "%.0f MiB", peakRSSMegabytes())),
