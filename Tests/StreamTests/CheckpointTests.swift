@@ -358,7 +358,7 @@ final class CheckpointTests: XCTestCase {
 
     func testStateCodingRoundTrips() throws {
         var w = StateWriter()
-        let values: [String: [Int?]] = ["a": [1, nil, -3], "ü": []]
+        let values: [String: [Int?]] = ["a": [1, nil, -3, .max, .min, 0, -64, 64], "ü": []]
         values.encode(to: &w)
         (-1.5).encode(to: &w)
         var r = StateReader(w.bytes)

@@ -37,7 +37,8 @@ public struct CompletedCheckpoint: Sendable, CustomStringConvertible {
     public var durationNanos: UInt64
     /// The longest synchronous part over the tasks (the time a task stopped processing).
     public var syncNanos: UInt64
-    /// Encoding, compressing and writing the state files, summed over tasks (one I/O thread).
+    /// CPU time of encoding, compressing and writing the state files (summed over tasks; one
+    /// I/O thread): what a checkpoint takes from processing on a busy machine.
     public var asyncNanos: UInt64
     public var bytes: Int
     public var description: String {

@@ -158,9 +158,9 @@ final class CheckpointCoordinator: @unchecked Sendable {
         let write = UncheckedBox(entries)
         let work: @Sendable () -> Void = { [self] in
             do {
-                let started = monotonicNanos()
+                let started = threadCPUNanos()
                 let file = try storage.writeTaskFile(in: directory, name: "task-\(task).state", entries: write.value)
-                acknowledge(task: task, id: id, file: file, syncNanos: syncNanos, asyncNanos: monotonicNanos() - started)
+                acknowledge(task: task, id: id, file: file, syncNanos: syncNanos, asyncNanos: threadCPUNanos() - started)
             } catch {
                 abort(id, reason: "task \(task) could not write its state: \(error)")
             }

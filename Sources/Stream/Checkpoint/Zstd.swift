@@ -16,7 +16,7 @@ enum Zstd {
     final class Compressor {
         private let context: OpaquePointer
         let level: Int32
-        init(level: Int32 = 1) throws {
+        init(level: Int32 = -1) throws {
             guard let c = ZSTD_createCCtx() else { throw Failure(description: "zstd: cannot create a compression context") }
             context = c
             self.level = level

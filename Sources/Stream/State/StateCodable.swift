@@ -66,12 +66,20 @@ public struct StateWriter {
     }
     /// Unsigned LEB128: lengths and counts, mostly one byte.
     public mutating func writeVarint(_ value: Int) {
-        var v = UInt64(value)
+        precondition(value >= 0, "varint of a negative length")
+        writeVarint64(UInt64(value))
+    }
+    public mutating func writeVarint64(_ value: UInt64) {
+        var v = value
+        let p = reserve(10)
+        var n = 0
         while v >= 0x80 {
-            write(UInt8(truncatingIfNeeded: v) | 0x80)
+            p.storeBytes(of: UInt8(truncatingIfNeeded: v) | 0x80, toByteOffset: n, as: UInt8.self)
             v >>= 7
+            n += 1
         }
-        write(UInt8(v))
+        p.storeBytes(of: UInt8(v), toByteOffset: n, as: UInt8.self)
+        buffer.count -= 10 - (n + 1)  // reserved 10, the most a 64-bit varint takes
     }
     /// Raw bytes, without a length.
     public mutating func append(raw: UnsafeRawBufferPointer) {
@@ -121,6 +129,11 @@ public struct StateReader {
         return I(littleEndian: value)
     }
     public mutating func readVarint() throws -> Int {
+        let result = try readVarint64()
+        guard result <= UInt64(Int.max) else { throw StateDecodingError("length \(result) out of range") }
+        return Int(result)
+    }
+    public mutating func readVarint64() throws -> UInt64 {
         var result: UInt64 = 0
         var shift: UInt64 = 0
         while true {
@@ -132,8 +145,7 @@ public struct StateReader {
             shift += 7
             guard shift < 64 else { throw StateDecodingError("varint too long at offset \(offset)") }
         }
-        guard result <= UInt64(Int.max) else { throw StateDecodingError("length \(result) out of range") }
-        return Int(result)
+        return result
     }
     public mutating func readBytes() throws -> ArraySlice<UInt8> {
         let n = try readVarint()
@@ -153,9 +165,16 @@ public struct StateDecodingError: Error, CustomStringConvertible {
 
 // MARK: standard types
 
+/// `Int` as a zigzag varint: counts and ids are small, and a smaller encoding is also less
+/// for zstd to chew through.
 extension Int: StateCodable {
-    public func encode(to w: inout StateWriter) { w.write(Int64(self)) }
-    public static func decode(from r: inout StateReader) throws -> Int { Int(try r.read(Int64.self)) }
+    public func encode(to w: inout StateWriter) {
+        w.writeVarint64((UInt64(bitPattern: Int64(self)) << 1) ^ UInt64(bitPattern: Int64(self) >> 63))
+    }
+    public static func decode(from r: inout StateReader) throws -> Int {
+        let z = try r.readVarint64()
+        return Int(Int64(bitPattern: (z >> 1) ^ (0 &- (z & 1))))
+    }
 }
 extension Int64: StateCodable {
     public func encode(to w: inout StateWriter) { w.write(self) }

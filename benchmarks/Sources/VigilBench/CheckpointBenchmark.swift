@@ -46,7 +46,7 @@ func checkpointJob(_ events: [LatencyEvent], parallelism: Int, checkpoints: Chec
 func checkpointBenchmark(quick: Bool) throws -> Figures {
     let count = quick ? 2_000_000 : 10_000_000
     let keys = quick ? 200_000 : 1_000_000
-    let repetitions = quick ? 1 : 3
+    let repetitions = quick ? 1 : 5
     let parallelism = 2
     // The full run lasts seconds: a checkpoint every second. The quick one is shorter.
     let interval: TimeSpan = quick ? .milliseconds(200) : .seconds(1)
@@ -58,6 +58,8 @@ func checkpointBenchmark(quick: Bool) throws -> Figures {
     var without: [Double] = [], with: [Double] = [], withoutFinal: [Double] = []
     var durations: [Double] = [], syncs: [Double] = [], asyncs: [Double] = [], bytes: [Double] = []
     var expected: (count: Int, checksum: Double)?
+    // CPU time of the task threads per event: what checkpoints add on the tasks themselves.
+    var taskCPUWith: [Double] = [], taskCPUWithout: [Double] = []
     var lastDirectory = ""
     for rep in 0..<repetitions {
         // Interleaved so that machine noise hits both alike.
@@ -83,6 +85,8 @@ func checkpointBenchmark(quick: Bool) throws -> Figures {
             } else {
                 expected = (totals.count, totals.checksum)
             }
+            let taskCPU = handle!.metrics.tasks.reduce(0.0) { $0 + Double($1.cpuNanos) } / Double(count)
+            if checkpointed { taskCPUWith.append(taskCPU) } else { taskCPUWithout.append(taskCPU) }
             if checkpointed {
                 with.append(seconds)
                 // A bounded job ends with a final checkpoint of all its state, which a
@@ -135,7 +139,9 @@ func checkpointBenchmark(quick: Bool) throws -> Figures {
     f["throughput_ratio_including_final_checkpoint"] = rateWith / rateWithout
     f["checkpoint_ms_median"] = median(durations)
     f["sync_ms_median"] = median(syncs)  // the longest task's synchronous part
-    f["async_ms_median"] = median(asyncs)  // encode + compress + write, summed over tasks
+    f["task_cpu_ns_per_event_without"] = median(taskCPUWithout)
+    f["task_cpu_ns_per_event_with"] = median(taskCPUWith)
+    f["async_cpu_ms_median"] = median(asyncs)  // CPU of encode + compress + write, summed over tasks
     f["checkpoint_bytes"] = median(bytes)
     f["checkpoints_measured"] = Double(durations.count)
     f["restore_ms"] = median(restoreTimes) * 1000
@@ -146,7 +152,8 @@ func checkpointBenchmark(quick: Bool) throws -> Figures {
         ("checkpoint every \(interval)", formatRate(rateSteady) + String(format: "   %.2f x without (until the final checkpoint)", rateSteady / rateWithout)),
         ("... with the final checkpoint", formatRate(rateWith) + String(format: "   %.2f x without", rateWith / rateWithout)),
         ("checkpoint duration", String(format: "%.0f ms (synchronous part, longest task: %.2f ms)", median(durations), median(syncs))),
-        ("asynchronous part", String(format: "%.0f ms (encode, compress, write; all tasks, one I/O thread)", median(asyncs))),
+        ("asynchronous part", String(format: "%.0f ms of CPU (encode, compress, write; all tasks, one I/O thread)", median(asyncs))),
+        ("task CPU per event", String(format: "%.0f ns without checkpoints, %.0f ns with", median(taskCPUWithout), median(taskCPUWith))),
         ("bytes per checkpoint", String(format: "%.1f MB (zstd)", median(bytes) / 1e6)),
         ("restore", String(format: "%.0f ms for %.1f MB", median(restoreTimes) * 1000, Double(restoredBytes) / 1e6)),
         ("peak RSS", String(format: "%.0f MiB", peakRSSMegabytes())),
