@@ -123,21 +123,46 @@ func runVigil(_ events: [LatencyEvent], parallelism: Int) throws -> (seconds: Do
     return (seconds, totals, result!.metrics)
 }
 
+/// The machine's own ceiling for two threads: the hand-written loop run twice at once, each
+/// thread on half of the keys (split in advance, nothing shared). What parallelism 2 could
+/// reach if exchanging records cost nothing.
+func referenceLoopTwoThreads(_ halves: [[LatencyEvent]]) -> Double {
+    let start = DispatchTime.now().uptimeNanoseconds
+    let group = DispatchGroup()
+    for half in halves {
+        let box = UncheckedSendable(half)
+        group.enter()
+        Thread.detachNewThread {
+            _ = referenceLoop(box.value)
+            group.leave()
+        }
+    }
+    group.wait()
+    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+}
+
+struct UncheckedSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
+
 func runtimeBenchmark(quick: Bool) throws -> Figures {
     let count = quick ? 1_000_000 : 10_000_000
     let repetitions = quick ? 1 : 5
     let keys = 10_000
     print("runtime benchmark: \(count) events, \(keys) keys, 10 s tumbling windows, 1 s disorder, median of \(repetitions)")
     let events = makeLatencyEvents(count: count, keys: keys)
+    let halves = [events.filter { $0.service % 2 == 0 }, events.filter { $0.service % 2 == 1 }]
     let rssAfterGeneration = currentRSSMegabytes()
 
-    var reference: [Double] = [], p1: [Double] = [], p2: [Double] = []
+    var reference: [Double] = [], referenceTwo: [Double] = [], p1: [Double] = [], p2: [Double] = []
     var expected = (count: 0, checksum: 0.0)
     // CPU nanoseconds per event spent in each kind of task (where parallelism 2's time goes).
     var cpuPerEvent: [String: [Double]] = [:]
     // Interleave the three so that machine noise hits them alike.
     for _ in 0..<repetitions {
         reference.append(time { expected = referenceLoop(events) })
+        referenceTwo.append(referenceLoopTwoThreads(halves))
         for (p, into) in [(1, 0), (2, 1)] {
             let (seconds, totals, metrics) = try runVigil(events, parallelism: p)
             for (label, prefix) in [("p\(p)_source", "events"), ("p\(p)_window", "window")] where p == 2 || prefix == "events" {
@@ -151,6 +176,7 @@ func runtimeBenchmark(quick: Bool) throws -> Figures {
         }
     }
     let referenceRate = Double(count) / median(reference)
+    let referenceTwoRate = Double(count) / median(referenceTwo)
     let p1Rate = Double(count) / median(p1)
     let p2Rate = Double(count) / median(p2)
     var f = Figures()
@@ -161,15 +187,18 @@ func runtimeBenchmark(quick: Bool) throws -> Figures {
     f["reference_events_per_s"] = referenceRate
     f["ratio_p1_vs_reference"] = p1Rate / referenceRate
     f["scaling_p2_over_p1"] = p2Rate / p1Rate
+    f["reference_two_threads_events_per_s"] = referenceTwoRate
+    f["reference_scaling_two_threads"] = referenceTwoRate / referenceRate
     f["peak_rss_mb"] = peakRSSMegabytes()
     f["input_array_rss_mb"] = rssAfterGeneration
     for (label, values) in cpuPerEvent.sorted(by: { $0.key < $1.key }) { f["cpu_ns_per_event_\(label)"] = median(values) }
     printTable("results (median of \(repetitions))", [
         ("hand-written loop", formatRate(referenceRate)),
+        ("... two at once, half the keys each", formatRate(referenceTwoRate) + String(format: "   %.2f x one (the machine's ceiling for 2 threads)", referenceTwoRate / referenceRate)),
         ("vigil parallelism 1", formatRate(p1Rate) + String(format: "   %.2f x the loop", p1Rate / referenceRate)),
         ("vigil parallelism 2", formatRate(p2Rate) + String(format: "   %.2f x parallelism 1", p2Rate / p1Rate)),
         ("window results", "\(expected.count) (identical count and checksum in every run)"),
-        ("peak RSS", String(format: "%.0f MiB (of which the pre-generated input: %.0f MiB)", peakRSSMegabytes(), rssAfterGeneration)),
+        ("peak RSS", String(format: "%.0f MiB (of which the pre-generated inputs, whole and halved: %.0f MiB)", peakRSSMegabytes(), rssAfterGeneration)),
     ])
     printTable("CPU time per event, by task (median)", cpuPerEvent.sorted(by: { $0.key < $1.key }).map {
         ($0.key == "p1_source" ? "parallelism 1 (one chained task)" : $0.key.replacingOccurrences(of: "_", with: " ") + " tasks (all subtasks)",
