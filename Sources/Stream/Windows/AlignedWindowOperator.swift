@@ -147,18 +147,15 @@ where A.Input == T {
     // MARK: checkpoints
 
     override func checkpointProblems() -> [String] {
-        [StateCoder<K>.resolve() == nil ? notCheckpointable("the window key", K.self) : nil,
-         StateCoder<A.Accumulator>.resolve() == nil ? notCheckpointable("the window accumulator", A.Accumulator.self) : nil]
-            .compactMap { $0.map { "operator '\(info.name)': \($0)" } }
+        WindowStateCoders<K, A.Accumulator>.problems(operatorName: info.name)
     }
 
     /// Section "windows", per key group: the open windows with accumulators of that group —
     /// (start, end, fired, count, then key and accumulator pairs) each. The bucket array is
     /// copied now (copy on write) and split by key group once, on the first call.
     override func snapshotState(checkpointID: Int64) throws -> OperatorSnapshot? {
-        guard let keyCoder = StateCoder<K>.resolve(), let accCoder = StateCoder<A.Accumulator>.resolve() else {
-            throw CheckpointFailure(checkpointProblems().joined(separator: "; "))
-        }
+        let coders = try WindowStateCoders<K, A.Accumulator>.resolve(operatorName: info.name) { CheckpointFailure($0) }
+        let keyCoder = coders.key, accCoder = coders.accumulator
         let copy = buckets
         let maxParallelism = info.maxParallelism
         let split = LazyValue { () -> [Int: [(bucket: Int, keys: [K])]] in
@@ -190,9 +187,8 @@ where A.Input == T {
     }
 
     override func restoreState(_ state: RestoredOperatorState) throws {
-        guard let keyCoder = StateCoder<K>.resolve(), let accCoder = StateCoder<A.Accumulator>.resolve() else {
-            throw RestoreError(checkpointProblems().joined(separator: "; "))
-        }
+        let coders = try WindowStateCoders<K, A.Accumulator>.resolve(operatorName: info.name) { RestoreError($0) }
+        let keyCoder = coders.key, accCoder = coders.accumulator
         for (_, bytes) in state.keyedSections["windows"] ?? [] {
             var r = StateReader(bytes)
             for _ in 0..<(try r.readVarint()) {

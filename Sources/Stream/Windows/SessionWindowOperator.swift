@@ -114,17 +114,14 @@ where A.Input == T {
     // MARK: checkpoints
 
     override func checkpointProblems() -> [String] {
-        [StateCoder<K>.resolve() == nil ? notCheckpointable("the window key", K.self) : nil,
-         StateCoder<A.Accumulator>.resolve() == nil ? notCheckpointable("the window accumulator", A.Accumulator.self) : nil]
-            .compactMap { $0.map { "operator '\(info.name)': \($0)" } }
+        WindowStateCoders<K, A.Accumulator>.problems(operatorName: info.name)
     }
 
     /// Section "sessions", per key group: count, then per key its sessions (start, end,
     /// accumulator); and the timers.
     override func snapshotState(checkpointID: Int64) throws -> OperatorSnapshot? {
-        guard let keyCoder = StateCoder<K>.resolve(), let accCoder = StateCoder<A.Accumulator>.resolve() else {
-            throw CheckpointFailure(checkpointProblems().joined(separator: "; "))
-        }
+        let coders = try WindowStateCoders<K, A.Accumulator>.resolve(operatorName: info.name) { CheckpointFailure($0) }
+        let keyCoder = coders.key, accCoder = coders.accumulator
         let copy = sessions
         let maxParallelism = info.maxParallelism
         let split = LazyValue { () -> [Int: [K]] in
@@ -146,9 +143,8 @@ where A.Input == T {
     }
 
     override func restoreState(_ state: RestoredOperatorState) throws {
-        guard let keyCoder = StateCoder<K>.resolve(), let accCoder = StateCoder<A.Accumulator>.resolve() else {
-            throw RestoreError(checkpointProblems().joined(separator: "; "))
-        }
+        let coders = try WindowStateCoders<K, A.Accumulator>.resolve(operatorName: info.name) { RestoreError($0) }
+        let keyCoder = coders.key, accCoder = coders.accumulator
         for (_, bytes) in state.keyedSections["sessions"] ?? [] {
             var r = StateReader(bytes)
             for _ in 0..<(try r.readVarint()) {

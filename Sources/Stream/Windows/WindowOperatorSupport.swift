@@ -60,3 +60,24 @@ struct MissingTimestampError: Error, CustomStringConvertible {
         "record has no event timestamp: give the source a WatermarkStrategy or call assignTimestamps(...) before an event-time window"
     }
 }
+
+/// The coders a window operator's checkpoint needs: its key's and its accumulator's.
+struct WindowStateCoders<K, Acc> {
+    let key: StateCoder<K>
+    let accumulator: StateCoder<Acc>
+
+    /// What lacks a coder, naming the operator (empty when both resolve).
+    static func problems(operatorName: String) -> [String] {
+        [StateCoder<K>.resolve() == nil ? notCheckpointable("the window key", K.self) : nil,
+         StateCoder<Acc>.resolve() == nil ? notCheckpointable("the window accumulator", Acc.self) : nil]
+            .compactMap { $0.map { "operator '\(operatorName)': \($0)" } }
+    }
+
+    /// Both coders, or the problems as the error `makeError` builds.
+    static func resolve(operatorName: String, _ makeError: (String) -> any Error) throws -> WindowStateCoders {
+        guard let key = StateCoder<K>.resolve(), let accumulator = StateCoder<Acc>.resolve() else {
+            throw makeError(problems(operatorName: operatorName).joined(separator: "; "))
+        }
+        return WindowStateCoders(key: key, accumulator: accumulator)
+    }
+}
