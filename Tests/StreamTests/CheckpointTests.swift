@@ -349,6 +349,25 @@ final class CheckpointTests: XCTestCase {
         }
     }
 
+    /// Regression: the coordinator's tick reads the clock before taking its lock, so a
+    /// checkpoint started meanwhile by another thread has a later start time; the elapsed
+    /// time underflowed and trapped (seen in CI on a 2-core machine).
+    func testATickWithAClockReadingOlderThanTheRunningCheckpointDoesNotTrap() throws {
+        let env = StreamEnvironment(name: "tick", parallelism: 1)
+        env.checkpointing = CheckpointConfig(directory: directory, interval: .milliseconds(1))
+        let (numbers, _) = env.manualSource(Int.self)
+        numbers.discard()
+        let run = try env.embedded()
+        try run.runUntilIdle()
+        let coordinator = try XCTUnwrap(run.coordinator)
+        let before = monotonicNanos()
+        coordinator.trigger { _ in }  // starts a checkpoint now, after `before`
+        coordinator.tick(now: before)  // a tick whose clock reading predates it
+        coordinator.tick(now: 0)
+        try run.runUntilIdle()
+        XCTAssertEqual(coordinator.completed.count, 1)
+    }
+
     // MARK: format details
 
     func testCRC32CMatchesTheStandardCheckValue() {

@@ -3,6 +3,7 @@ public struct CheckpointConfig: Sendable {
     /// The state directory: checkpoints, savepoints.
     public var directory: String
     /// Time between periodic checkpoints; nil: only on demand (`JobHandle.triggerCheckpoint`).
+    /// The embedded (test) driver ignores it: there, checkpoints are taken on demand only.
     public var interval: TimeSpan?
     /// A checkpoint not complete after this long is aborted; the job keeps running.
     public var timeout: TimeSpan = .minutes(10)

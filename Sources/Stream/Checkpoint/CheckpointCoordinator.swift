@@ -86,14 +86,15 @@ final class CheckpointCoordinator: @unchecked Sendable {
 
     private var sourceCount: Int { tasks.reduce(0) { $0 + ($1.isSource ? 1 : 0) } }
 
-    /// Periodic work from the driver: timeouts, the interval, queued requests.
-    func tick() {
-        let now = monotonicNanos()
+    /// Periodic work from the driver: timeouts, the interval, queued requests. `now` may be
+    /// older than times other threads recorded meanwhile (it is read before the lock):
+    /// elapsed times are therefore computed with `nanos(since:until:)`, never a bare subtraction.
+    func tick(now: UInt64 = monotonicNanos()) {
         var timedOut: Int64?
         state.withLock { s in
             guard !s.stopped else { return }
             if let p = s.pending {
-                if now - p.startedNanos >= UInt64(config.timeout.milliseconds) * 1_000_000 { timedOut = p.id }
+                if nanos(since: p.startedNanos, until: now) >= UInt64(config.timeout.milliseconds) * 1_000_000 { timedOut = p.id }
                 return
             }
             startNext(&s, now: now)
@@ -113,7 +114,8 @@ final class CheckpointCoordinator: @unchecked Sendable {
             _ = start(&s, savepoint: request.savepoint, final: false, waiter: request.waiter)
             return
         }
-        if let interval = config.interval, now - s.lastTriggerNanos >= UInt64(interval.milliseconds) * 1_000_000 {
+        // The embedded driver (inline I/O, a hand-driven clock) checkpoints only on demand.
+        if io != nil, let interval = config.interval, nanos(since: s.lastTriggerNanos, until: now) >= UInt64(interval.milliseconds) * 1_000_000 {
             _ = start(&s, savepoint: nil, final: false, waiter: nil)
         }
     }
@@ -233,6 +235,9 @@ final class CheckpointCoordinator: @unchecked Sendable {
         }
         for q in queued { q.waiter(.failure(CheckpointAbortedError(id: 0, reason: "the job stopped"))) }
     }
+
+    /// Time from `start` to `end`, zero if `end` is earlier (read on another thread first).
+    private func nanos(since start: UInt64, until end: UInt64) -> UInt64 { end >= start ? end - start : 0 }
 
     /// Waits for pending writes (tests and shutdown).
     func drainIO() { io?.sync {} }
