@@ -139,6 +139,23 @@ final class KeyedStateTests: XCTestCase {
         XCTAssertEqual(seen.sorted(), keys.sorted())
         XCTAssertEqual(backend.entryCount, 500)
     }
+
+    func testPurgeExpiredDropsOnlyExpiredEntriesAndWritesRestartTheClock() throws {
+        let clock = ManualClock(startingAt: 0)
+        let backend = KeyedStateBackend<Int>(keyGroups: KeyGroupRange(start: 0, endExclusive: 128),
+                                             maxParallelism: 128, clock: clock)
+        let list = try backend.register("l") { ListState<Int, Int>(name: "l", backend: backend, ttl: StateTTL(.seconds(10))) }
+        for k in 0..<10 { backend.setCurrentKey(k); list.add(k) }
+        clock.set(6_000)
+        for k in 0..<5 { backend.setCurrentKey(k); list.add(100) }  // a write: these keys' clocks restart
+        clock.set(12_000)
+        XCTAssertEqual(list.purgeExpired(), 5, "keys 5...9 were last written 12 s ago")
+        XCTAssertEqual(list.entryCount, 5)
+        backend.setCurrentKey(3)
+        XCTAssertEqual(list.values, [3, 100])
+        backend.setCurrentKey(7)
+        XCTAssertEqual(list.values, [])
+    }
 }
 
 final class KeyGroupTests: XCTestCase {

@@ -140,8 +140,3 @@ public struct StateTTL: Sendable {
     }
 }
 
-/// A stored value and when its TTL clock last restarted.
-struct StateEntry<V> {
-    var value: V
-    var touched: Timestamp
-}

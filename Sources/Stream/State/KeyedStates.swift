@@ -7,13 +7,17 @@
 public class KeyedStateBase<K: StreamKey, V>: KeyedStateEnumerable, @unchecked Sendable {
     public let name: String
     unowned let backend: KeyedStateBackend<K>
-    var table: KeyGroupedTable<K, StateEntry<V>>
+    var table: KeyGroupedTable<K, V>
+    /// When each entry's TTL clock last restarted; only for states with a TTL, so that the
+    /// common case stores (and copies, and checkpoints) nothing but keys and values.
+    var touchTimes: KeyGroupedTable<K, Timestamp>?
     let ttl: StateTTL?
 
     init(name: String, backend: KeyedStateBackend<K>, ttl: StateTTL?) {
         self.name = name
         self.backend = backend
         self.table = KeyGroupedTable(range: backend.keyGroups)
+        self.touchTimes = ttl == nil ? nil : KeyGroupedTable(range: backend.keyGroups)
         self.ttl = ttl
     }
 
@@ -34,17 +38,16 @@ public class KeyedStateBase<K: StreamKey, V>: KeyedStateEnumerable, @unchecked S
         guard let keyCoder = StateCoder<K>.resolve(), let valueCoder = StateCoder<V>.resolve() else {
             throw CheckpointFailure(coderProblem ?? "state '\(name)' has no coder")
         }
-        let copy = table  // copy on write: processing goes on while this is encoded
-        let hasTTL = ttl != nil
+        let copy = table, times = touchTimes  // copy on write: processing goes on while these are encoded
         return { group, w in
             let i = group - copy.firstGroup
-            w.write(UInt8(hasTTL ? 1 : 0))
+            w.write(UInt8(times == nil ? 0 : 1))
             guard i >= 0 && i < copy.groups.count else { w.writeVarint(0); return }
             w.writeVarint(copy.groups[i].count)
-            for (k, e) in copy.groups[i] {
+            for (k, v) in copy.groups[i] {
                 keyCoder.encode(k, &w)
-                valueCoder.encode(e.value, &w)
-                if hasTTL { w.write(e.touched) }
+                valueCoder.encode(v, &w)
+                if let times { w.write(times.groups[i][k] ?? 0) }
             }
         }
     }
@@ -59,14 +62,14 @@ public class KeyedStateBase<K: StreamKey, V>: KeyedStateEnumerable, @unchecked S
             let i = group - table.firstGroup
             guard i >= 0 && i < table.groups.count else { continue }
             var r = StateReader(bytes)
-            let hasTTL = try r.read(UInt8.self) & 1 != 0
+            let hasTimes = try r.read(UInt8.self) & 1 != 0
             let n = try r.readVarint()
             table.groups[i].reserveCapacity(table.groups[i].count + n)
             for _ in 0..<n {
                 let k = try keyCoder.decode(&r)
-                let v = try valueCoder.decode(&r)
-                let touched: Timestamp = hasTTL ? try r.read() : now
-                table.groups[i][k] = StateEntry(value: v, touched: ttl == nil ? 0 : touched)
+                table.groups[i][k] = try valueCoder.decode(&r)
+                let touched: Timestamp = hasTimes ? try r.read() : now
+                touchTimes?.groups[i][k] = touched
             }
         }
     }
@@ -80,47 +83,59 @@ public class KeyedStateBase<K: StreamKey, V>: KeyedStateEnumerable, @unchecked S
     @inline(__always)
     final func read() -> V? {
         let g = backend.currentGroupIndex, k = key
-        guard let entry = table.groups[g][k] else { return nil }
-        guard let ttl else { return entry.value }
+        guard let value = table.groups[g][k] else { return nil }
+        guard let ttl else { return value }
         let now = backend.clock.now()
-        if now - entry.touched >= ttl.timeToLive.milliseconds {
+        if now - (touchTimes!.groups[g][k] ?? now) >= ttl.timeToLive.milliseconds {
             table.groups[g][k] = nil
+            touchTimes!.groups[g][k] = nil
             return nil
         }
-        if ttl.updateType == .onReadAndWrite { table.groups[g][k]!.touched = now }
-        return entry.value
+        if ttl.updateType == .onReadAndWrite { touchTimes!.groups[g][k] = now }
+        return value
     }
 
     @inline(__always)
     final func write(_ value: V) {
-        let touched = ttl == nil ? 0 : backend.clock.now()
-        table.groups[backend.currentGroupIndex][key] = StateEntry(value: value, touched: touched)
+        let g = backend.currentGroupIndex, k = key
+        table.groups[g][k] = value
+        if ttl != nil { touchTimes!.groups[g][k] = backend.clock.now() }
     }
 
     /// Mutates the current key's value in place (one hash look-up), creating it if absent.
+    /// A write: with a TTL, the entry's clock restarts.
     @inline(__always)
     final func modify<R>(default makeDefault: () -> V, _ body: (inout V) throws -> R) rethrows -> R {
-        if ttl != nil { _ = read() }  // drops an expired value first
-        let touched = ttl == nil ? 0 : backend.clock.now()
-        return try body(&table.groups[backend.currentGroupIndex][key, default: StateEntry(value: makeDefault(), touched: touched)].value)
+        let g = backend.currentGroupIndex, k = key
+        if ttl != nil {
+            _ = read()  // drops an expired value first
+            touchTimes!.groups[g][k] = backend.clock.now()
+        }
+        return try body(&table.groups[g][k, default: makeDefault()])
     }
 
     /// Removes the current key's value.
     public final func clear() {
-        table.groups[backend.currentGroupIndex][key] = nil
+        let g = backend.currentGroupIndex, k = key
+        table.groups[g][k] = nil
+        touchTimes?.groups[g][k] = nil
     }
 
     /// Drops every expired entry (all keys); returns how many.
     @discardableResult
     public final func purgeExpired() -> Int {
-        guard let ttl else { return 0 }
+        guard let ttl, var times = touchTimes else { return 0 }
         let now = backend.clock.now()
         var removed = 0
         for g in table.groups.indices {
-            let before = table.groups[g].count
-            table.groups[g] = table.groups[g].filter { now - $0.value.touched < ttl.timeToLive.milliseconds }
-            removed += before - table.groups[g].count
+            let expired = times.groups[g].filter { now - $0.value >= ttl.timeToLive.milliseconds }.keys
+            for k in expired {
+                table.groups[g][k] = nil
+                times.groups[g][k] = nil
+            }
+            removed += expired.count
         }
+        touchTimes = times
         return removed
     }
 }
