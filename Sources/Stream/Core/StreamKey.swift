@@ -2,8 +2,9 @@
 ///
 /// Swift's `Hasher` is seeded per process, so it cannot decide which key group a key belongs
 /// to: a checkpoint written by one process must be restorable by another, at another
-/// parallelism. Keys therefore provide a *stable* 64-bit hash, identical in every process.
-public protocol StreamKey: Hashable, Sendable {
+/// parallelism. Keys therefore provide a *stable* 64-bit hash, identical in every process,
+/// and an encoding for checkpoints (`StateCodable`; the standard key types have both).
+public protocol StreamKey: Hashable, Sendable, StateCodable {
     var stableHash: UInt64 { get }
 }
 

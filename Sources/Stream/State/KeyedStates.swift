@@ -13,12 +13,36 @@ public class KeyedStateBase<K: StreamKey, V>: KeyedStateEnumerable, @unchecked S
     var touchTimes: KeyGroupedTable<K, Timestamp>?
     let ttl: StateTTL?
 
+    /// Makes the encoder of one snapshot from copies of the tables. Built in `init`, which
+    /// runs specialised for the concrete key and value types: `snapshotSection` is reached
+    /// through a protocol, where a loop over the table would run unspecialised generic code
+    /// per entry (it did, and cost most of a checkpoint's CPU).
+    private let makeSectionWriter: (KeyGroupedTable<K, V>, KeyGroupedTable<K, Timestamp>?)
+        -> ((_ group: Int, _ into: inout StateWriter) -> Void)
+    private let valueCoder: StateCoder<V>?
+
     init(name: String, backend: KeyedStateBackend<K>, ttl: StateTTL?) {
         self.name = name
         self.backend = backend
         self.table = KeyGroupedTable(range: backend.keyGroups)
         self.touchTimes = ttl == nil ? nil : KeyGroupedTable(range: backend.keyGroups)
         self.ttl = ttl
+        let valueCoder = StateCoder<V>.resolve()
+        self.valueCoder = valueCoder
+        makeSectionWriter = { copy, times in
+            { group, w in
+                let i = group - copy.firstGroup
+                w.write(UInt8(times == nil ? 0 : 1))
+                guard let valueCoder, i >= 0 && i < copy.groups.count else { w.writeVarint(0); return }
+                w.writeVarint(copy.groups[i].count)
+                let encodeValue = valueCoder.encode
+                for (k, v) in copy.groups[i] {
+                    k.encode(to: &w)
+                    encodeValue(v, &w)
+                    if let times { w.write(times.groups[i][k] ?? 0) }
+                }
+            }
+        }
     }
 
     public var entryCount: Int { table.count }
@@ -27,35 +51,19 @@ public class KeyedStateBase<K: StreamKey, V>: KeyedStateEnumerable, @unchecked S
     // MARK: checkpoints
 
     public var coderProblem: String? {
-        if StateCoder<K>.resolve() == nil { return notCheckpointable("the key of state '\(name)'", K.self) }
-        if StateCoder<V>.resolve() == nil { return notCheckpointable("state '\(name)'", V.self) }
-        return nil
+        valueCoder == nil ? notCheckpointable("state '\(name)'", V.self) : nil
     }
 
     /// Per key group: a flags byte (1: TTL times present), the entry count, then key, value
     /// and (with the flag) the time each entry's TTL clock last restarted.
     public func snapshotSection() throws -> (_ group: Int, _ into: inout StateWriter) -> Void {
-        guard let keyCoder = StateCoder<K>.resolve(), let valueCoder = StateCoder<V>.resolve() else {
-            throw CheckpointFailure(coderProblem ?? "state '\(name)' has no coder")
-        }
-        let copy = table, times = touchTimes  // copy on write: processing goes on while these are encoded
-        return { group, w in
-            let i = group - copy.firstGroup
-            w.write(UInt8(times == nil ? 0 : 1))
-            guard i >= 0 && i < copy.groups.count else { w.writeVarint(0); return }
-            w.writeVarint(copy.groups[i].count)
-            for (k, v) in copy.groups[i] {
-                keyCoder.encode(k, &w)
-                valueCoder.encode(v, &w)
-                if let times { w.write(times.groups[i][k] ?? 0) }
-            }
-        }
+        guard valueCoder != nil else { throw CheckpointFailure(coderProblem ?? "state '\(name)' has no coder") }
+        // Copies on write: processing goes on while these are encoded.
+        return makeSectionWriter(table, touchTimes)
     }
 
     public func restore(_ blocks: [(group: Int, bytes: [UInt8])]) throws {
-        guard let keyCoder = StateCoder<K>.resolve(), let valueCoder = StateCoder<V>.resolve() else {
-            throw RestoreError(coderProblem ?? "state '\(name)' has no coder")
-        }
+        guard let valueCoder else { throw RestoreError(coderProblem ?? "state '\(name)' has no coder") }
         // State checkpointed without a TTL (or before one was configured): its clock starts now.
         let now = ttl == nil ? 0 : backend.clock.now()
         for (group, bytes) in blocks {
@@ -66,7 +74,7 @@ public class KeyedStateBase<K: StreamKey, V>: KeyedStateEnumerable, @unchecked S
             let n = try r.readVarint()
             table.groups[i].reserveCapacity(table.groups[i].count + n)
             for _ in 0..<n {
-                let k = try keyCoder.decode(&r)
+                let k = try K.decode(from: &r)
                 table.groups[i][k] = try valueCoder.decode(&r)
                 let touched: Timestamp = hasTimes ? try r.read() : now
                 touchTimes?.groups[i][k] = touched

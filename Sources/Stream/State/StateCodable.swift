@@ -260,7 +260,11 @@ extension TimeWindow: StateCodable {
         TimeWindow(start: try r.read(), end: try r.read())
     }
 }
-extension StreamKeyPair: StateCodable where A: StateCodable, B: StateCodable {
+extension Substring: StateCodable {
+    public func encode(to w: inout StateWriter) { String(self).encode(to: &w) }
+    public static func decode(from r: inout StateReader) throws -> Substring { Substring(try r.readString()) }
+}
+extension StreamKeyPair {
     public func encode(to w: inout StateWriter) { first.encode(to: &w); second.encode(to: &w) }
     public static func decode(from r: inout StateReader) throws -> StreamKeyPair {
         StreamKeyPair(try A.decode(from: &r), try B.decode(from: &r))
