@@ -306,6 +306,41 @@ final class CheckpointTests: XCTestCase {
                        "no pending or in-progress files are left")
     }
 
+    /// A checkpoint that times out is aborted: its files go, the job goes on, and the sink's
+    /// transaction pre-committed for it is published with the next completed checkpoint.
+    func testATimedOutCheckpointIsAbortedAndTheJobGoesOn() throws {
+        let out = directory + "/out"
+        let env = StreamEnvironment(name: "abort", parallelism: 1)
+        var config = CheckpointConfig(directory: directory + "/state", interval: nil)
+        config.timeout = .milliseconds(1)
+        env.checkpointing = config
+        let (events, input) = env.manualSource(Int.self)
+        events.writeLinesExactlyOnce(to: out)
+        let run = try env.embedded()
+        func visible() throws -> [String] {
+            try FileManager.default.contentsOfDirectory(atPath: out).filter { $0.hasPrefix("part-") }.sorted()
+                .flatMap { try String(contentsOfFile: out + "/" + $0, encoding: .utf8).split(separator: "\n").map(String.init) }
+        }
+        for i in 0..<3 { input.send(i) }
+        try run.runUntilIdle()
+
+        let coordinator = try XCTUnwrap(run.coordinator)
+        let outcome = OutcomeBox()
+        coordinator.trigger { outcome.result = $0 }
+        coordinator.tick(now: monotonicNanos() + 1_000_000_000)  // its timeout passes before any acknowledgement
+        XCTAssertThrowsError(try XCTUnwrap(outcome.result).get()) { XCTAssertTrue("\($0)".contains("aborted"), "\($0)") }
+        try run.runUntilIdle()  // the barrier still travels; the sink pre-commits 0, 1, 2
+        XCTAssertEqual(try visible(), [], "nothing is published for an aborted checkpoint")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: CheckpointStorage(root: directory + "/state").directory(forCheckpoint: 1)),
+                       "the aborted checkpoint's directory is removed")
+
+        for i in 3..<5 { input.send(i) }
+        try run.runUntilIdle()
+        let next = try run.triggerCheckpoint()
+        XCTAssertEqual(next.id, 2)
+        XCTAssertEqual(try visible(), ["0", "1", "2", "3", "4"], "published with the next completed checkpoint")
+    }
+
     func testFileSinkWithoutCheckpointsPublishesAtTheEnd() throws {
         let out = directory + "/out"
         let env = StreamEnvironment(name: "plain", parallelism: 2)
@@ -393,4 +428,9 @@ final class CheckpointTests: XCTestCase {
         var r2 = StateReader(w2.bytes)
         XCTAssertEqual(try coder.decode(&r2), SumCount.Acc(sum: 3, count: 2))
     }
+}
+
+/// Where a coordinator callback's result lands in a single-threaded test.
+final class OutcomeBox: @unchecked Sendable {
+    var result: Result<CompletedCheckpoint, any Error>?
 }
