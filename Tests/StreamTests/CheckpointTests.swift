@@ -269,6 +269,9 @@ final class CheckpointTests: XCTestCase {
         XCTAssertEqual(CheckpointStorage(root: directory).checkpointDirectories().count, 1, "retention keeps 1")
         XCTAssertTrue(FileManager.default.fileExists(atPath: savepoint.directory + "/_metadata"))
 
+        XCTAssertThrowsError(try run1.triggerCheckpoint(savepoint: "../escape")) { XCTAssertTrue("\($0)".contains("invalid savepoint name"), "\($0)") }
+        XCTAssertThrowsError(try run1.triggerCheckpoint(savepoint: "before-upgrade")) { XCTAssertTrue("\($0)".contains("already exists"), "\($0)") }
+
         let second = makeJob(parallelism: 3, restore: .from(savepoint.directory))
         let run2 = try second.env.embedded()
         feed(second.input, Array(all[150...]))

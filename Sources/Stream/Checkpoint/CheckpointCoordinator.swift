@@ -70,6 +70,10 @@ final class CheckpointCoordinator: @unchecked Sendable {
 
     /// Starts a checkpoint (or a savepoint, if named) now, or as soon as the running one ends.
     func trigger(savepoint: String? = nil, _ waiter: @escaping @Sendable (Result<CompletedCheckpoint, any Error>) -> Void) {
+        if let name = savepoint, !Self.isValidSavepointName(name) {
+            waiter(.failure(CheckpointAbortedError(id: 0, reason: "invalid savepoint name '\(name)': use letters, digits, '.', '_' and '-' (it names a directory)")))
+            return
+        }
         let started: Bool = state.withLock { s in
             if s.stopped || s.finalCompleted {
                 waiter(.failure(CheckpointAbortedError(id: s.nextID, reason: "the job is not running")))
@@ -82,6 +86,12 @@ final class CheckpointCoordinator: @unchecked Sendable {
             return start(&s, savepoint: savepoint, final: false, waiter: waiter)
         }
         _ = started
+    }
+
+    /// A savepoint name is a directory name under `savepoints/`: no separators, no "..".
+    static func isValidSavepointName(_ name: String) -> Bool {
+        !name.isEmpty && name != "." && name != ".." && name.count <= 200
+            && name.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || "._-".unicodeScalars.contains($0) }
     }
 
     private var sourceCount: Int { tasks.reduce(0) { $0 + ($1.isSource ? 1 : 0) } }
