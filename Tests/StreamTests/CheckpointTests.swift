@@ -282,6 +282,12 @@ final class CheckpointTests: XCTestCase {
 
     // MARK: two-phase commit
 
+    /// The lines of the published (committed) part files in `directory`, in file order.
+    func publishedLines(in directory: String) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix("part-") }.sorted()
+            .flatMap { try String(contentsOfFile: directory + "/" + $0, encoding: .utf8).split(separator: "\n").map(String.init) }
+    }
+
     func testFileSinkPublishesOnlyCompletedCheckpoints() throws {
         let out = directory + "/out"
         let env = StreamEnvironment(name: "2pc", parallelism: 1)
@@ -289,10 +295,7 @@ final class CheckpointTests: XCTestCase {
         let (events, input) = env.manualSource(Int.self)
         events.writeLinesExactlyOnce(to: out)
         let run = try env.embedded()
-        func visible() throws -> [String] {
-            try FileManager.default.contentsOfDirectory(atPath: out).filter { $0.hasPrefix("part-") }.sorted()
-                .flatMap { try String(contentsOfFile: out + "/" + $0, encoding: .utf8).split(separator: "\n").map(String.init) }
-        }
+        func visible() throws -> [String] { try publishedLines(in: out) }
         for i in 0..<5 { input.send(i) }
         try run.runUntilIdle()
         XCTAssertEqual(try visible(), [], "nothing is visible before a checkpoint completes")
@@ -320,10 +323,7 @@ final class CheckpointTests: XCTestCase {
         let (events, input) = env.manualSource(Int.self)
         events.writeLinesExactlyOnce(to: out)
         let run = try env.embedded()
-        func visible() throws -> [String] {
-            try FileManager.default.contentsOfDirectory(atPath: out).filter { $0.hasPrefix("part-") }.sorted()
-                .flatMap { try String(contentsOfFile: out + "/" + $0, encoding: .utf8).split(separator: "\n").map(String.init) }
-        }
+        func visible() throws -> [String] { try publishedLines(in: out) }
         for i in 0..<3 { input.send(i) }
         try run.runUntilIdle()
 
