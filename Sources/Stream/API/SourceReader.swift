@@ -92,11 +92,22 @@ public final class SourceContext<T: Sendable> {
 /// unless the reader says otherwise (`redistributesSplits`).
 public protocol CheckpointableReader: SourceReader {
     func snapshotPosition(into writer: inout StateWriter)
+    /// The position for checkpoint `checkpointID` (readers that commit per checkpoint
+    /// remember it here). Throwing fails the checkpoint. By default `snapshotPosition(into:)`.
+    func snapshotPosition(checkpointID: Int64, into writer: inout StateWriter) throws
     mutating func restorePosition(from reader: inout StateReader) throws
     /// Commits what checkpoint `id` covered to the outside system (e.g. Kafka offsets). After
     /// a crash this may not have happened; the restore then starts from the checkpoint anyway.
     mutating func checkpointComplete(_ id: Int64) throws
+    /// True for readers whose splits are handed out from outside the job (Kafka's consumer
+    /// group decides which subtask reads a partition): a restore then gives every subtask the
+    /// positions of all old subtasks, one `restorePosition` call each, at any parallelism.
+    static var restoresFromAllSplits: Bool { get }
 }
 extension CheckpointableReader {
+    public func snapshotPosition(checkpointID: Int64, into writer: inout StateWriter) throws {
+        snapshotPosition(into: &writer)
+    }
     public mutating func checkpointComplete(_ id: Int64) throws {}
+    public static var restoresFromAllSplits: Bool { false }
 }

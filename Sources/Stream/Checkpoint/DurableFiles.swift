@@ -5,15 +5,15 @@ import Glibc
 
 /// Crash-safe file writes: temp name, write, fsync, rename, fsync the directory — so a file
 /// under its final name is always whole, and survives power loss once the call returns.
-enum DurableFiles {
-    struct IOError: Error, CustomStringConvertible {
-        var description: String
+public enum DurableFiles {
+    public struct IOError: Error, CustomStringConvertible {
+        public var description: String
         init(_ what: String, _ path: String) {
             description = "\(what) '\(path)': \(String(cString: strerror(errno)))"
         }
     }
 
-    static func write(_ bytes: [UInt8], to path: String) throws {
+    public static func write(_ bytes: [UInt8], to path: String) throws {
         let temp = path + ".tmp"
         let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw IOError("cannot create", temp) }
@@ -29,21 +29,21 @@ enum DurableFiles {
         try syncDirectory((path as NSString).deletingLastPathComponent)
     }
 
-    static func syncDirectory(_ path: String) throws {
+    public static func syncDirectory(_ path: String) throws {
         let fd = open(path.isEmpty ? "." : path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw IOError("cannot open directory", path) }
         defer { close(fd) }
         guard fsync(fd) == 0 else { throw IOError("cannot fsync directory", path) }
     }
 
-    static func read(_ path: String) throws -> [UInt8] {
+    public static func read(_ path: String) throws -> [UInt8] {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw IOError("cannot read", path)
         }
         return [UInt8](data)
     }
 
-    static func makeDirectory(_ path: String) throws {
+    public static func makeDirectory(_ path: String) throws {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
 }

@@ -79,12 +79,20 @@ final class SourceOperator<Reader: SourceReader>: StreamOperator, SourceDriving 
     override func snapshotState(checkpointID: Int64) throws -> OperatorSnapshot? {
         guard let r = reader as? any CheckpointableReader else { throw CheckpointFailure(checkpointProblems().joined()) }
         var w = StateWriter()
-        r.snapshotPosition(into: &w)
+        try r.snapshotPosition(checkpointID: checkpointID, into: &w)
         return OperatorSnapshot(operatorState: w.bytes)
     }
 
     override func restoreState(_ state: RestoredOperatorState) throws {
         guard var r = reader as? any CheckpointableReader else { throw RestoreError(checkpointProblems().joined()) }
+        if type(of: r).restoresFromAllSplits {
+            for case let position? in state.operatorStates {
+                var pr = StateReader(position)
+                try r.restorePosition(from: &pr)
+            }
+            reader = r as! Reader
+            return
+        }
         guard state.oldParallelism == info.parallelism else {
             throw RestoreError("source '\(info.name)' was checkpointed at parallelism \(state.oldParallelism) and cannot be restored at \(info.parallelism): its splits depend on the parallelism (keep the source's parallelism, e.g. `parallelism: \(state.oldParallelism)` on the source, and rescale the operators after it)")
         }

@@ -60,7 +60,7 @@ final class ConditionLock: @unchecked Sendable {
 
 /// Monotonic nanoseconds, for deadlines and for measuring time blocked.
 @inline(__always)
-func monotonicNanos() -> UInt64 {
+public func monotonicNanos() -> UInt64 {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)

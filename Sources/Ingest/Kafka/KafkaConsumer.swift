@@ -1,0 +1,157 @@
+import CRdKafka
+import Logging
+
+/// Told by a consumer when the group hands partitions to it or takes them away. Called on
+/// the thread that polls the consumer, inside `poll`.
+protocol RebalanceHandler: AnyObject {
+    /// The offset to start each newly assigned partition at (or `KafkaOffset.invalid`: the
+    /// group's committed offset, else `auto.offset.reset`).
+    func partitionsAssigned(_ partitions: [TopicPartition]) -> [Int64]
+    /// The partitions are no longer this member's (revoked, or lost with the session).
+    func partitionsRevoked(_ partitions: [TopicPartition])
+}
+
+/// A consumer group member over librdkafka. Offsets are never committed automatically: the
+/// owner commits what a completed checkpoint covers. Assignment follows the configured
+/// strategy, cooperative-sticky by default, so a rebalance only moves the partitions that
+/// must move.
+final class KafkaConsumer: @unchecked Sendable {
+    let handle: OpaquePointer
+    private let listener: RebalanceListener
+    private let logger: Logger
+    /// The partitions assigned to this member now.
+    private(set) var assignment: Set<TopicPartition> { get { listener.assignment } set { listener.assignment = newValue } }
+
+    init(properties: KafkaProperties, logger: Logger = Logger(label: "vigil.kafka")) throws {
+        var props: KafkaProperties = [
+            "enable.auto.commit": "false",
+            "enable.auto.offset.store": "false",
+            "partition.assignment.strategy": "cooperative-sticky",
+            "auto.offset.reset": "earliest",
+        ]
+        props = props.merging(properties)
+        guard props["group.id"] != nil else { throw KafkaError("a Kafka consumer needs group.id") }
+        let conf = try props.makeConf()
+        listener = RebalanceListener(logger: logger)
+        rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(listener).toOpaque())
+        rd_kafka_conf_set_rebalance_cb(conf) { rk, err, partitions, opaque in
+            guard let rk, let partitions, let opaque else { return }
+            Unmanaged<RebalanceListener>.fromOpaque(opaque).takeUnretainedValue().rebalance(rk, err, partitions)
+        }
+        var errstr = [CChar](repeating: 0, count: 512)
+        guard let rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, &errstr, errstr.count) else {
+            rd_kafka_conf_destroy(conf)
+            throw KafkaError("cannot create a Kafka consumer: \(String(cString: errstr))")
+        }
+        handle = rk
+        self.logger = logger
+        rd_kafka_poll_set_consumer(rk)
+    }
+
+    deinit {
+        rd_kafka_consumer_close(handle)
+        rd_kafka_destroy(handle)
+    }
+
+    /// Who decides start offsets and hears of revocations. Set before the first poll.
+    var rebalanceHandler: (any RebalanceHandler)? {
+        get { listener.handler }
+        set { listener.handler = newValue }
+    }
+
+    func subscribe(_ topics: [String]) throws {
+        let list = rd_kafka_topic_partition_list_new(Int32(topics.count))!
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for t in topics { rd_kafka_topic_partition_list_add(list, t, KafkaOffset.unassignedPartition) }
+        let err = rd_kafka_subscribe(handle, list)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError("subscribing to \(topics)", err: err) }
+    }
+
+    /// The next message or event, or nil after `timeoutMs`. Rebalances happen in here. The
+    /// caller destroys the message.
+    @inline(__always)
+    func poll(timeoutMs: Int32) throws -> UnsafeMutablePointer<rd_kafka_message_t>? {
+        if let failure = listener.failure {
+            listener.failure = nil
+            throw failure
+        }
+        return rd_kafka_consumer_poll(handle, timeoutMs)
+    }
+
+    /// Commits `offsets` (the next offset to read, per partition) to the group.
+    func commit(_ offsets: [(TopicPartition, Int64)], async: Bool) throws {
+        guard !offsets.isEmpty else { return }
+        let list = UnsafeMutablePointer<rd_kafka_topic_partition_list_t>.make(offsets)
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = rd_kafka_commit(handle, list, async ? 1 : 0)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError("committing offsets", err: err) }
+    }
+
+    /// The group's committed offsets (`KafkaOffset.invalid` where there is none).
+    func committed(_ partitions: [TopicPartition], timeoutMs: Int32 = 10_000) throws -> [Int64] {
+        let list = UnsafeMutablePointer<rd_kafka_topic_partition_list_t>.make(partitions.map { ($0, KafkaOffset.invalid) })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = rd_kafka_committed(handle, list, timeoutMs)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError("reading committed offsets", err: err) }
+        return list.elements.map { $0.0.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR ? $0.0.pointee.offset : KafkaOffset.invalid }
+    }
+
+    /// The first offset whose timestamp is at or after `timestampMs`, per partition (the end
+    /// offset where there is none).
+    func offsetsForTimes(_ partitions: [TopicPartition], timestampMs: Int64, timeoutMs: Int32 = 10_000) throws -> [Int64] {
+        let list = UnsafeMutablePointer<rd_kafka_topic_partition_list_t>.make(partitions.map { ($0, timestampMs) })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = rd_kafka_offsets_for_times(handle, list, Int32(timeoutMs))
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError("looking up offsets for time \(timestampMs)", err: err) }
+        return list.elements.map { $0.0.pointee.offset < 0 ? KafkaOffset.end : $0.0.pointee.offset }
+    }
+
+    /// Leaves the group now (revoking this member's partitions) rather than when the session
+    /// times out.
+    func close() {
+        rd_kafka_consumer_close(handle)
+    }
+}
+
+/// The C rebalance callback's target.
+private final class RebalanceListener {
+    weak var handler: (any RebalanceHandler)?
+    var assignment: Set<TopicPartition> = []
+    /// An assignment librdkafka refused: thrown by the next poll.
+    var failure: KafkaError?
+    let logger: Logger
+
+    init(logger: Logger) { self.logger = logger }
+
+    func rebalance(_ rk: OpaquePointer, _ err: rd_kafka_resp_err_t,
+                   _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) {
+        let cooperative = String(cString: rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE"
+        let elements = list.elements
+        let partitions = elements.map(\.1)
+        switch err {
+        case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+            let offsets = handler?.partitionsAssigned(partitions) ?? partitions.map { _ in KafkaOffset.invalid }
+            for (i, e) in elements.enumerated() { e.0.pointee.offset = offsets[i] }
+            assignment.formUnion(partitions)
+            logger.info("assigned \(partitions.map(\.description).joined(separator: ", "))")
+            if cooperative {
+                if let e = rd_kafka_incremental_assign(rk, list) { failure = KafkaError("taking the assigned partitions", error: e) }
+            } else {
+                let r = rd_kafka_assign(rk, list)
+                if r != RD_KAFKA_RESP_ERR_NO_ERROR { failure = KafkaError("taking the assigned partitions", err: r) }
+            }
+        default:
+            // REVOKE_PARTITIONS, or an error: either way the partitions are no longer ours.
+            let lost = rd_kafka_assignment_lost(rk) != 0
+            handler?.partitionsRevoked(partitions)
+            assignment.subtract(partitions)
+            logger.info("\(lost ? "lost" : "revoked") \(partitions.map(\.description).joined(separator: ", "))")
+            if cooperative {
+                if let e = rd_kafka_incremental_unassign(rk, list) { failure = KafkaError("giving up revoked partitions", error: e) }
+            } else {
+                rd_kafka_assign(rk, nil)
+                assignment = []
+            }
+        }
+    }
+}

@@ -1,0 +1,204 @@
+import CRdKafka
+import Logging
+import Stream
+
+/// The partitions one Kafka source subtask owns: their positions and event-time progress,
+/// kept in slots so the per-message path is an array access after a small dictionary lookup
+/// keyed by librdkafka's topic handle. Also the consumer's rebalance handler.
+final class KafkaSplits: RebalanceHandler {
+    struct Split {
+        var partition: TopicPartition
+        /// The next offset to read (`KafkaOffset.invalid` until the first record).
+        var nextOffset: Int64
+        var maxTimestamp: Timestamp = .min
+        var lastRecordNanos: UInt64
+        var atEnd = false
+        var live = true
+    }
+
+    private struct HandleKey: Hashable {
+        let topic: UInt
+        let partition: Int32
+    }
+
+    let options: KafkaSourceOptions
+    let logger: Logger
+    unowned(unsafe) var consumer: KafkaConsumer!
+    private var splits: [Split] = []
+    private var slotOf: [TopicPartition: Int] = [:]
+    private var slotByHandle: [HandleKey: Int] = [:]
+    private var topicNames: [UInt: String] = [:]
+    /// Positions from the restored checkpoint, of all old subtasks.
+    private var restored: [TopicPartition: Int64] = [:]
+    /// Positions of checkpoints taken but not yet complete, oldest first.
+    private var pendingCheckpoints: [(id: Int64, offsets: [(TopicPartition, Int64)])] = []
+    private var lastWatermark: Timestamp = .min
+    private var everAssigned = false
+
+    init(options: KafkaSourceOptions, logger: Logger) {
+        self.options = options
+        self.logger = logger
+    }
+
+    // MARK: the per-message path
+
+    @inline(__always)
+    func slot(rkt: OpaquePointer?, partition: Int32) -> Int {
+        let key = HandleKey(topic: UInt(bitPattern: rkt), partition: partition)
+        if let s = slotByHandle[key] { return s }
+        let tp = TopicPartition(topicName(rkt), partition)
+        let s = slotOf[tp] ?? addSplit(tp, startingAt: KafkaOffset.invalid)
+        slotByHandle[key] = s
+        return s
+    }
+
+    @inline(__always)
+    func topicName(_ rkt: OpaquePointer?) -> String {
+        let key = UInt(bitPattern: rkt)
+        if let name = topicNames[key] { return name }
+        let name = rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
+        topicNames[key] = name
+        return name
+    }
+
+    @inline(__always)
+    func consumed(slot: Int, offset: Int64, maxTimestamp: Timestamp) {
+        splits[slot].nextOffset = offset + 1
+        splits[slot].atEnd = false
+        splits[slot].lastRecordNanos = monotonicNanos()
+        if maxTimestamp > splits[slot].maxTimestamp { splits[slot].maxTimestamp = maxTimestamp }
+    }
+
+    /// A consumer event that is not a message: end of a partition, or an error.
+    func handleEvent(_ msg: rd_kafka_message_t) throws {
+        if msg.err == RD_KAFKA_RESP_ERR__PARTITION_EOF {
+            let s = slot(rkt: msg.rkt, partition: msg.partition)
+            splits[s].atEnd = true
+            if msg.offset >= 0 { splits[s].nextOffset = msg.offset }
+            return
+        }
+        let error = KafkaError("Kafka consumer", err: msg.err)
+        if rd_kafka_fatal_error(consumer.handle, nil, 0) != RD_KAFKA_RESP_ERR_NO_ERROR {
+            throw KafkaError("the Kafka consumer cannot go on: \(error)", code: error.code, isFatal: true)
+        }
+        // Everything else (brokers down, a leader moving, …) librdkafka retries by itself.
+        logger.warning("\(error)")
+    }
+
+    /// The watermark of this subtask, if it advanced: the least of its live partitions'
+    /// watermarks, ignoring partitions idle for longer than the idle timeout.
+    func watermark() -> Timestamp? {
+        let now = monotonicNanos()
+        let idleNanos = UInt64(max(0, options.partitionIdleTimeout.milliseconds)) * 1_000_000
+        let lag = options.outOfOrderness.milliseconds
+        var least = Timestamp.max
+        var any = false
+        for s in splits where s.live {
+            if now - s.lastRecordNanos >= idleNanos { continue }
+            any = true
+            least = min(least, s.maxTimestamp == .min ? .min : s.maxTimestamp &- lag &- 1)
+        }
+        guard any, least > lastWatermark else { return nil }
+        lastWatermark = least
+        return least
+    }
+
+    var allAtEnd: Bool {
+        guard options.boundedness == .untilEndOfPartitions, everAssigned else { return false }
+        let live = splits.filter(\.live)
+        return !live.isEmpty && live.allSatisfy(\.atEnd)
+    }
+
+    // MARK: checkpoints
+
+    private var positions: [(TopicPartition, Int64)] {
+        splits.filter { $0.live && $0.nextOffset >= 0 }.map { ($0.partition, $0.nextOffset) }
+    }
+
+    func writePositions(into w: inout StateWriter) {
+        // Restored positions of partitions not read since stay in the checkpoint: another
+        // subtask may be assigned them after the next restore.
+        var all = restored
+        for (tp, o) in positions { all[tp] = o }
+        w.writeVarint(all.count)
+        for (tp, offset) in all.sorted(by: { ($0.key.topic, $0.key.partition) < ($1.key.topic, $1.key.partition) }) {
+            w.write(tp.topic)
+            w.write(tp.partition)
+            w.write(offset)
+        }
+    }
+
+    func remember(checkpointID: Int64) {
+        pendingCheckpoints.append((checkpointID, positions))
+    }
+
+    func restorePositions(from r: inout StateReader) throws {
+        for _ in 0..<(try r.readVarint()) {
+            let tp = TopicPartition(try r.readString(), try r.read(Int32.self))
+            let offset: Int64 = try r.read()
+            restored[tp] = max(restored[tp] ?? .min, offset)
+        }
+    }
+
+    /// What checkpoint `id` covered, for the partitions this subtask still owns: committing a
+    /// revoked partition would move its new owner's offset backwards.
+    func offsetsToCommit(upTo id: Int64) -> [(TopicPartition, Int64)]? {
+        guard let index = pendingCheckpoints.lastIndex(where: { $0.id <= id }) else { return nil }
+        let offsets = pendingCheckpoints[index].offsets.filter { slotOf[$0.0].map { splits[$0].live } ?? false }
+        pendingCheckpoints.removeFirst(index + 1)
+        return offsets
+    }
+
+    // MARK: rebalances
+
+    func partitionsAssigned(_ partitions: [TopicPartition]) -> [Int64] {
+        everAssigned = true
+        var committed = partitions.map { _ in KafkaOffset.invalid }
+        do {
+            committed = try consumer.committed(partitions)
+        } catch {
+            logger.warning("cannot read the group's committed offsets (\(error)); starting from the checkpoint or the starting offsets")
+        }
+        var byTime: [Int64]?
+        if case .timestamp(let t) = options.startingOffsets {
+            let fresh = partitions.enumerated().filter { restored[$0.element] == nil && committed[$0.offset] < 0 }.map(\.element)
+            if !fresh.isEmpty {
+                let found = (try? consumer.offsetsForTimes(fresh, timestampMs: t)) ?? fresh.map { _ in KafkaOffset.end }
+                var map = Dictionary(uniqueKeysWithValues: zip(fresh, found))
+                byTime = partitions.map { map.removeValue(forKey: $0) ?? KafkaOffset.invalid }
+            }
+        }
+        return partitions.enumerated().map { i, tp in
+            let known = max(restored[tp] ?? -1, committed[i])
+            let start: Int64
+            if known >= 0 {
+                start = known
+            } else {
+                switch options.startingOffsets {
+                case .earliest: start = KafkaOffset.beginning
+                case .latest: start = KafkaOffset.end
+                case .timestamp: start = byTime?[i] ?? KafkaOffset.end
+                }
+            }
+            _ = addSplit(tp, startingAt: start >= 0 ? start : KafkaOffset.invalid)
+            return start
+        }
+    }
+
+    func partitionsRevoked(_ partitions: [TopicPartition]) {
+        for tp in partitions {
+            guard let s = slotOf[tp] else { continue }
+            splits[s].live = false
+        }
+    }
+
+    private func addSplit(_ tp: TopicPartition, startingAt offset: Int64) -> Int {
+        if let s = slotOf[tp] {
+            splits[s] = Split(partition: tp, nextOffset: offset, lastRecordNanos: monotonicNanos())
+            return s
+        }
+        splits.append(Split(partition: tp, nextOffset: offset, lastRecordNanos: monotonicNanos()))
+        slotOf[tp] = splits.count - 1
+        return splits.count - 1
+    }
+}

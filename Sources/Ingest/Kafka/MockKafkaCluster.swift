@@ -1,0 +1,57 @@
+import CRdKafka
+
+/// librdkafka's mock cluster: an in-process Kafka protocol implementation (brokers on
+/// loopback TCP ports) for development and tests, with fault injection. Any Kafka client can
+/// connect to `bootstrapServers`. Not for production data: it keeps everything in memory.
+public final class MockKafkaCluster: @unchecked Sendable {
+    private let owner: OpaquePointer
+    private let cluster: OpaquePointer
+    public let bootstrapServers: String
+    public let brokerCount: Int
+
+    public init(brokers: Int = 3) throws {
+        let conf = try KafkaProperties(dictionaryLiteral: ("log_level", "3")).makeConf()
+        var errstr = [CChar](repeating: 0, count: 512)
+        guard let rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, &errstr, errstr.count) else {
+            rd_kafka_conf_destroy(conf)
+            throw KafkaError("cannot start the mock cluster's client: \(String(cString: errstr))")
+        }
+        guard let mc = rd_kafka_mock_cluster_new(rk, Int32(brokers)) else {
+            rd_kafka_destroy(rk)
+            throw KafkaError("cannot start a mock Kafka cluster of \(brokers) brokers")
+        }
+        owner = rk
+        cluster = mc
+        brokerCount = brokers
+        bootstrapServers = String(cString: rd_kafka_mock_cluster_bootstraps(mc))
+    }
+
+    deinit {
+        rd_kafka_mock_cluster_destroy(cluster)
+        rd_kafka_destroy(owner)
+    }
+
+    public func createTopic(_ name: String, partitions: Int, replicationFactor: Int = 1) throws {
+        let err = rd_kafka_mock_topic_create(cluster, name, Int32(partitions), Int32(min(replicationFactor, brokerCount)))
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError("creating topic \(name)", err: err) }
+    }
+
+    // MARK: faults
+
+    /// Takes a broker (1-based id) down: its connections close and it refuses new ones.
+    public func setBrokerDown(_ broker: Int32) { rd_kafka_mock_broker_set_down(cluster, broker) }
+    public func setBrokerUp(_ broker: Int32) { rd_kafka_mock_broker_set_up(cluster, broker) }
+    /// Moves a partition's leadership to another broker.
+    public func setLeader(topic: String, partition: Int32, broker: Int32) {
+        rd_kafka_mock_partition_set_leader(cluster, topic, partition, broker)
+    }
+    /// Makes the next requests of the API key (Kafka protocol numbers: Produce 0, Fetch 1,
+    /// OffsetCommit 8, …) fail with these errors, one each.
+    public func pushRequestErrors(apiKey: Int16, _ errors: [Int32]) {
+        var errs = errors.map { rd_kafka_resp_err_t(rawValue: $0) }
+        rd_kafka_mock_push_request_errors_array(cluster, apiKey, errs.count, &errs)
+    }
+    public func setRoundTripTime(broker: Int32, milliseconds: Int32) {
+        rd_kafka_mock_broker_set_rtt(cluster, broker, milliseconds)
+    }
+}

@@ -1,0 +1,110 @@
+/// One span, flattened from an OTLP trace export.
+public struct SpanRecord: Sendable {
+    public enum Kind: Int8, Sendable { case unspecified = 0, `internal`, server, client, producer, consumer }
+    public enum StatusCode: Int8, Sendable { case unset = 0, ok, error }
+
+    public struct Event: Sendable, Hashable {
+        public var timeUnixNano: UInt64
+        public var name: String
+        public var attributes: [Attribute]
+    }
+
+    public struct Link: Sendable, Hashable {
+        public var traceID: TraceID
+        public var spanID: SpanID
+        public var traceState: String
+        public var attributes: [Attribute]
+        public var flags: UInt32
+    }
+
+    public var traceID: TraceID
+    public var spanID: SpanID
+    public var parentSpanID: SpanID
+    public var traceState: String
+    public var flags: UInt32
+    public var name: String
+    public var kind: Kind
+    public var startTimeUnixNano: UInt64
+    public var endTimeUnixNano: UInt64
+    public var attributes: [Attribute]
+    public var events: [Event]
+    public var links: [Link]
+    public var statusCode: StatusCode
+    public var statusMessage: String
+    public var droppedAttributesCount: UInt32
+    public var origin: TelemetryOrigin
+
+    public var durationNanos: UInt64 { endTimeUnixNano >= startTimeUnixNano ? endTimeUnixNano - startTimeUnixNano : 0 }
+}
+
+/// One log record, flattened from an OTLP logs export.
+public struct LogRecord: Sendable {
+    public var timeUnixNano: UInt64
+    public var observedTimeUnixNano: UInt64
+    /// OTLP SeverityNumber: 1–4 TRACE, 5–8 DEBUG, 9–12 INFO, 13–16 WARN, 17–20 ERROR, 21–24 FATAL.
+    public var severityNumber: Int32
+    public var severityText: String
+    public var body: AttributeValue
+    public var attributes: [Attribute]
+    public var droppedAttributesCount: UInt32
+    public var flags: UInt32
+    public var traceID: TraceID
+    public var spanID: SpanID
+    public var eventName: String
+    public var origin: TelemetryOrigin
+
+    /// The body as text (a string body as is; other kinds described).
+    public var bodyText: String {
+        if case .string(let s) = body { return s }
+        return "\(body)"
+    }
+}
+
+/// One metric data point, flattened from an OTLP metrics export, with its metric's identity.
+public struct MetricPoint: Sendable {
+    public enum Temporality: Int8, Sendable { case unspecified = 0, delta, cumulative }
+
+    public struct Quantile: Sendable, Hashable {
+        public var quantile: Double
+        public var value: Double
+    }
+
+    public struct Buckets: Sendable, Hashable {
+        public var offset: Int32
+        public var counts: [UInt64]
+    }
+
+    public enum Value: Sendable {
+        case gauge(Double)
+        case gaugeInt(Int64)
+        case sum(Double, temporality: Temporality, monotonic: Bool)
+        case sumInt(Int64, temporality: Temporality, monotonic: Bool)
+        case histogram(count: UInt64, sum: Double?, min: Double?, max: Double?, bounds: [Double], counts: [UInt64],
+                       temporality: Temporality)
+        case exponentialHistogram(count: UInt64, sum: Double?, min: Double?, max: Double?, scale: Int32, zeroCount: UInt64,
+                                  zeroThreshold: Double, positive: Buckets, negative: Buckets, temporality: Temporality)
+        case summary(count: UInt64, sum: Double, quantiles: [Quantile])
+    }
+
+    public var metricName: String
+    public var metricDescription: String
+    public var unit: String
+    public var startTimeUnixNano: UInt64
+    public var timeUnixNano: UInt64
+    public var attributes: [Attribute]
+    public var flags: UInt32
+    public var value: Value
+    public var origin: TelemetryOrigin
+
+    /// A single number for detectors: the gauge or sum value, a histogram's mean.
+    public var scalar: Double? {
+        switch value {
+        case .gauge(let v), .sum(let v, _, _): return v
+        case .gaugeInt(let v), .sumInt(let v, _, _): return Double(v)
+        case .histogram(let count, let sum?, _, _, _, _, _), .exponentialHistogram(let count, let sum?, _, _, _, _, _, _, _, _):
+            return count > 0 ? sum / Double(count) : nil
+        case .summary(let count, let sum, _): return count > 0 ? sum / Double(count) : nil
+        default: return nil
+        }
+    }
+}
