@@ -72,8 +72,10 @@ let package = Package(
             swiftSettings: hotPathSettings
         ),
 
-        .testTarget(name: "StreamTests", dependencies: ["Stream"]),
-        .testTarget(name: "IngestTests", dependencies: ["Ingest", "OTLPProto", "CRdKafka"]),
+        // Shared by the end-to-end tests: the built vigil, a broker, kcat.
+        .target(name: "VigilTestSupport", path: "Tests/VigilTestSupport"),
+        .testTarget(name: "StreamTests", dependencies: ["Stream", "VigilTestSupport"]),
+        .testTarget(name: "IngestTests", dependencies: ["Ingest", "OTLPProto", "CRdKafka", "VigilTestSupport"]),
         .testTarget(name: "DetectorsTests", dependencies: ["Detectors"]),
         .testTarget(name: "RCATests", dependencies: ["RCA"]),
         .testTarget(name: "RemediateTests", dependencies: ["Remediate"]),

@@ -22,6 +22,7 @@ struct KafkaPipeCommand: ParsableCommand {
     @Option(help: "Input topic.") var input: String
     @Option(help: "Output topic.") var output: String
     @Option(help: "Consumer group id.") var group = "vigil-kafka-pipe"
+    @Option(help: "This process's name among those of the group: keeps transactional ids apart (stable across restarts).") var instance = "0"
     @Option(help: "State directory (checkpoints, staged output).") var state: String
     @Option(help: "Milliseconds between checkpoints.") var intervalMs: Int64 = 500
     @Option(help: "at-least-once or exactly-once.") var guarantee = "exactly-once"
@@ -77,7 +78,7 @@ struct KafkaPipeCommand: ParsableCommand {
         source.boundedness = stopAtEnd ? .untilEndOfPartitions : .unbounded
         source.deadLetterTopic = deadLetterTopic
         source.properties = try parsedProperties()
-        var sink = KafkaSinkOptions(brokers: brokers, topic: output, transactionalIDPrefix: "vigil-pipe-\(group)")
+        var sink = KafkaSinkOptions(brokers: brokers, topic: output, transactionalIDPrefix: "vigil-pipe-\(group)-\(instance)")
         sink.guarantee = guarantee == "exactly-once" ? .exactlyOnce : .atLeastOnce
         sink.stagingDirectory = state + "/kafka-staging"
         env.kafkaSource(source, name: "input") { NumberedDecoder() }

@@ -1,4 +1,5 @@
 import Foundation
+import VigilTestSupport
 import XCTest
 
 /// Exactly-once under kill -9, with real processes: `vigil exactly-once-demo` (a million
@@ -18,28 +19,8 @@ final class CrashRecoveryTests: XCTestCase {
         try? FileManager.default.removeItem(atPath: work)
     }
 
-    /// The `vigil` executable, built (by `swift build --build-tests`) beside the test binary.
-    func vigilExecutable() throws -> String {
-        let testBinary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        let candidates = [testBinary.deletingLastPathComponent(), Bundle(for: Self.self).bundleURL.deletingLastPathComponent()]
-            .map { $0.appendingPathComponent("vigil").path }
-        guard let path = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw CheckpointTestError("no vigil executable at \(candidates): build it first (swift build)")
-        }
-        return path
-    }
-
     func start(_ arguments: [String]) throws -> Process {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: try vigilExecutable())
-        p.arguments = arguments
-        p.standardOutput = FileHandle.nullDevice
-        // Every run's log, one after the other (the child shares this handle's offset).
-        let log = FileHandle(forWritingAtPath: work + "/stderr.log")
-        log?.seekToEndOfFile()
-        p.standardError = log ?? FileHandle.nullDevice
-        try p.run()
-        return p
+        try ChildProcesses.startVigil(arguments, log: work + "/stderr.log")
     }
 
     func committedLines(_ dir: String) throws -> [Substring] {
@@ -109,9 +90,4 @@ final class CrashRecoveryTests: XCTestCase {
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: work + "/crashing-out").filter { $0.hasPrefix(".") }
         XCTAssertEqual(leftovers, [], "no pending or in-progress files remain")
     }
-}
-
-struct CheckpointTestError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
 }

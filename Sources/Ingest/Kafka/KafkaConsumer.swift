@@ -48,8 +48,10 @@ final class KafkaConsumer: @unchecked Sendable {
         rd_kafka_poll_set_consumer(rk)
     }
 
+    private var closed = false
+
     deinit {
-        rd_kafka_consumer_close(handle)
+        close()
         rd_kafka_destroy(handle)
     }
 
@@ -109,6 +111,8 @@ final class KafkaConsumer: @unchecked Sendable {
     /// Leaves the group now (revoking this member's partitions) rather than when the session
     /// times out.
     func close() {
+        guard !closed else { return }
+        closed = true
         rd_kafka_consumer_close(handle)
     }
 }

@@ -1,6 +1,7 @@
 import CRdKafka
 import Logging
 import Stream
+import Synchronization
 
 /// The partitions one Kafka source subtask owns: their positions and event-time progress,
 /// kept in slots so the per-message path is an array access after a small dictionary lookup
@@ -28,8 +29,11 @@ final class KafkaSplits: RebalanceHandler {
     private var slotOf: [TopicPartition: Int] = [:]
     private var slotByHandle: [HandleKey: Int] = [:]
     private var topicNames: [UInt: String] = [:]
-    /// Positions from the restored checkpoint, of all old subtasks.
-    private var restored: [TopicPartition: Int64] = [:]
+    /// Positions known for partitions this subtask does not read now: from the restored
+    /// checkpoint (of all old subtasks), and where this subtask stopped reading a partition
+    /// the group took away. They stay in checkpoints: the records before them are in this
+    /// checkpoint's state and output, so a restore must not read them again.
+    private var known: [TopicPartition: Int64] = [:]
     /// Positions of checkpoints taken but not yet complete, oldest first.
     private var pendingCheckpoints: [(id: Int64, offsets: [(TopicPartition, Int64)])] = []
     private var lastWatermark: Timestamp = .min
@@ -116,9 +120,7 @@ final class KafkaSplits: RebalanceHandler {
     }
 
     func writePositions(into w: inout StateWriter) {
-        // Restored positions of partitions not read since stay in the checkpoint: another
-        // subtask may be assigned them after the next restore.
-        var all = restored
+        var all = known
         for (tp, o) in positions { all[tp] = o }
         w.writeVarint(all.count)
         for (tp, offset) in all.sorted(by: { ($0.key.topic, $0.key.partition) < ($1.key.topic, $1.key.partition) }) {
@@ -136,7 +138,7 @@ final class KafkaSplits: RebalanceHandler {
         for _ in 0..<(try r.readVarint()) {
             let tp = TopicPartition(try r.readString(), try r.read(Int32.self))
             let offset: Int64 = try r.read()
-            restored[tp] = max(restored[tp] ?? .min, offset)
+            known[tp] = max(known[tp] ?? .min, offset)
         }
     }
 
@@ -161,7 +163,7 @@ final class KafkaSplits: RebalanceHandler {
         }
         var byTime: [Int64]?
         if case .timestamp(let t) = options.startingOffsets {
-            let fresh = partitions.enumerated().filter { restored[$0.element] == nil && committed[$0.offset] < 0 }.map(\.element)
+            let fresh = partitions.enumerated().filter { start(of: $0.element, committed: committed[$0.offset]) < 0 }.map(\.element)
             if !fresh.isEmpty {
                 let found = (try? consumer.offsetsForTimes(fresh, timestampMs: t)) ?? fresh.map { _ in KafkaOffset.end }
                 var map = Dictionary(uniqueKeysWithValues: zip(fresh, found))
@@ -169,10 +171,10 @@ final class KafkaSplits: RebalanceHandler {
             }
         }
         return partitions.enumerated().map { i, tp in
-            let known = max(restored[tp] ?? -1, committed[i])
+            let resume = start(of: tp, committed: committed[i])
             let start: Int64
-            if known >= 0 {
-                start = known
+            if resume >= 0 {
+                start = resume
             } else {
                 switch options.startingOffsets {
                 case .earliest: start = KafkaOffset.beginning
@@ -185,10 +187,20 @@ final class KafkaSplits: RebalanceHandler {
         }
     }
 
+    /// Where to resume a partition: the furthest of what this job's checkpoint says, what the
+    /// group committed, and where another subtask of this process stopped reading it. (-1: none.)
+    private func start(of tp: TopicPartition, committed: Int64) -> Int64 {
+        max(known[tp] ?? -1, committed, PartitionHandovers.shared.position(group: options.groupID, tp) ?? -1)
+    }
+
     func partitionsRevoked(_ partitions: [TopicPartition]) {
         for tp in partitions {
-            guard let s = slotOf[tp] else { continue }
+            guard let s = slotOf[tp], splits[s].live else { continue }
             splits[s].live = false
+            let position = splits[s].nextOffset
+            guard position >= 0 else { continue }
+            known[tp] = max(known[tp] ?? -1, position)
+            PartitionHandovers.shared.handOver(group: options.groupID, tp, at: position)
         }
     }
 
@@ -200,5 +212,23 @@ final class KafkaSplits: RebalanceHandler {
         splits.append(Split(partition: tp, nextOffset: offset, lastRecordNanos: monotonicNanos()))
         slotOf[tp] = splits.count - 1
         return splits.count - 1
+    }
+}
+
+/// Where the subtasks of this process stopped reading partitions the group moved away. The
+/// group moves partitions between members without any notion of checkpoints: a partition a
+/// subtask read past its last checkpoint must be resumed where that subtask stopped, not at
+/// the checkpoint, or the records in between would be processed by two subtasks of one job.
+/// (Across processes this knowledge does not exist: see the ingest notes.)
+final class PartitionHandovers: Sendable {
+    static let shared = PartitionHandovers()
+    private let positions = Mutex<[String: [TopicPartition: Int64]]>([:])
+
+    func handOver(group: String, _ tp: TopicPartition, at offset: Int64) {
+        positions.withLock { $0[group, default: [:]][tp] = max($0[group]?[tp] ?? -1, offset) }
+    }
+
+    func position(group: String, _ tp: TopicPartition) -> Int64? {
+        positions.withLock { $0[group]?[tp] }
     }
 }

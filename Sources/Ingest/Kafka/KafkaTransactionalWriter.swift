@@ -77,7 +77,7 @@ public struct KafkaTransactionalWriter<T: Sendable>: TwoPhaseCommitWriter {
             throw CheckpointFailure("the output of checkpoint \(t.checkpoint) (\(t.markerKey)) is lost: \(stagedPath(t)) is missing and the markers topic \(options.markersTopic) shows no commit of it")
         }
         let bytes = try DurableFiles.read(stagedPath(t))
-        try session.commitInTransaction(marker: t) { producer in
+        try session.commitInTransaction(marker: t) { producer, provenance in
             var r = StateReader(bytes)
             for _ in 0..<(try r.readVarint()) {
                 let partition = try r.readVarint() - 1
@@ -85,7 +85,8 @@ public struct KafkaTransactionalWriter<T: Sendable>: TwoPhaseCommitWriter {
                 let value = try r.readBytes()
                 try value.withUnsafeBytes { v in
                     try key.withOptionalBytes { k in
-                        try producer.produce(topic: options.topic, partition: partition < 0 ? nil : Int32(partition), key: k, value: v)
+                        try producer.produce(topic: options.topic, partition: partition < 0 ? nil : Int32(partition), key: k, value: v,
+                                             headers: provenance)
                     }
                 }
             }
@@ -149,7 +150,7 @@ final class TransactionalSession: @unchecked Sendable {
         }
         for (key, value) in try KafkaAdmin.readToEnd(brokers: options.brokers, topic: options.markersTopic,
                                                      readCommitted: true, properties: options.properties) {
-            guard let key, let checkpoint = Int64(String(decoding: value, as: UTF8.self)) else { continue }
+            guard let key, let checkpoint = Int64(String(decoding: value, as: UTF8.self).prefix { $0 != " " }) else { continue }
             let k = String(decoding: key, as: UTF8.self)
             committed[k] = max(committed[k] ?? -1, checkpoint)
         }
@@ -160,17 +161,25 @@ final class TransactionalSession: @unchecked Sendable {
 
     /// Produces what `body` writes and the marker of `marker` in one transaction, and commits
     /// it. An abortable failure is retried from the start (the staged file is still there).
+    ///
+    /// Every record carries a header `vigil.txn: <marker key>/<checkpoint>/<attempt>`, and the
+    /// marker's value is `<checkpoint> <attempt>`: a record belongs to a committed transaction
+    /// exactly when its header matches a marker. Real Kafka hides aborted records from
+    /// read_committed consumers by itself; librdkafka's mock cluster does not (it shows the
+    /// records of a transaction that a crash left open), so tests check output against the
+    /// markers — and so can anyone auditing where a record came from.
     func commitInTransaction(marker: KafkaTransactionalWriter<some Sendable>.Transaction,
-                             _ body: (KafkaProducer) throws -> Void) throws {
+                             _ body: (KafkaProducer, [(String, [UInt8])]) throws -> Void) throws {
         guard let producer else { throw KafkaError("the transactional producer is not open") }
         var attempt = 0
         while true {
             attempt += 1
+            let attemptID = String(UInt64.random(in: 1...UInt64.max), radix: 16)
             do {
                 try producer.beginTransaction()
-                try body(producer)
+                try body(producer, [("vigil.txn", Array("\(marker.markerKey)/\(marker.checkpoint)/\(attemptID)".utf8))])
                 try producer.produce(topic: options.markersTopic, partition: 0, key: Array(marker.markerKey.utf8),
-                                     value: Array(String(marker.checkpoint).utf8))
+                                     value: Array("\(marker.checkpoint) \(attemptID)".utf8))
                 try producer.commitTransaction()
                 committed[marker.markerKey] = marker.checkpoint
                 return

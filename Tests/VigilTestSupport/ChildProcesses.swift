@@ -1,0 +1,98 @@
+import Foundation
+
+/// The built `vigil` executable and the tools that end-to-end tests run as real processes.
+public enum ChildProcesses {
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+        public init(_ description: String) { self.description = description }
+    }
+
+    /// The `vigil` executable, built (by `swift build --build-tests`) beside the test binary.
+    public static func vigilExecutable() throws -> String {
+        let testBinary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        let candidates = [testBinary.deletingLastPathComponent(), Bundle.main.bundleURL]
+            .map { $0.appendingPathComponent("vigil").path }
+        guard let path = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw Failure("no vigil executable at \(candidates): build it first (swift build)")
+        }
+        return path
+    }
+
+    /// Starts `vigil ARGUMENTS`, its standard error appended to `log`.
+    public static func startVigil(_ arguments: [String], log: String, stdout: String? = nil) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: try vigilExecutable())
+        p.arguments = arguments
+        // O_APPEND: processes running at the same time must not overwrite each other's lines.
+        let fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        p.standardError = fd >= 0 ? FileHandle(fileDescriptor: fd, closeOnDealloc: true) : FileHandle.nullDevice
+        if let stdout {
+            _ = FileManager.default.createFile(atPath: stdout, contents: nil)
+            p.standardOutput = FileHandle(forWritingAtPath: stdout) ?? FileHandle.nullDevice
+        } else {
+            p.standardOutput = FileHandle.nullDevice
+        }
+        try p.run()
+        return p
+    }
+
+    /// Runs a program found on PATH to completion; its standard output.
+    @discardableResult
+    public static func run(_ program: String, _ arguments: [String], timeout: TimeInterval = 120) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = [program] + arguments
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else {
+            throw Failure("\(program) \(arguments.joined(separator: " ")) exited with \(p.terminationStatus)")
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// A `vigil broker` with these topics (NAME:PARTITIONS); its bootstrap servers.
+    public static func startBroker(topics: [String], work: String) throws -> (Process, String) {
+        let file = work + "/bootstrap-\(UUID())"
+        let p = try startVigil(["broker"] + topics.flatMap { ["--topic", $0] } + ["--bootstrap-file", file], log: work + "/broker.log")
+        for _ in 0..<200 {
+            if let s = try? String(contentsOfFile: file, encoding: .utf8), !s.isEmpty {
+                return (p, s.trimmingCharacters(in: .whitespacesAndNewlines))
+            }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        p.terminate()
+        throw Failure("vigil broker did not start (see \(work)/broker.log)")
+    }
+
+    /// Records of an exactly-once Kafka sink's topic that belong to committed transactions:
+    /// their `vigil.txn` header matches a marker in the markers topic. (librdkafka's mock
+    /// cluster shows records of transactions a crash left open even to read_committed
+    /// readers; real Kafka would hide them.)
+    public static func kcatReadCommittedByMarkers(brokers: String, topic: String,
+                                                  markersTopic: String = "vigil_transaction_markers") throws -> [Substring] {
+        let markers = try run("kcat", ["-C", "-b", brokers, "-t", markersTopic, "-e", "-q", "-f", "%k %s\n"])
+        var committed = Set<Substring>()
+        for line in markers.split(separator: "\n") {
+            let f = line.split(separator: " ")
+            if f.count == 3 { committed.insert("\(f[0])/\(f[1])/\(f[2])") }
+        }
+        let out = try run("kcat", ["-C", "-b", brokers, "-t", topic, "-e", "-q", "-f", "%h\t%s\n"])
+        return out.split(separator: "\n").compactMap { line in
+            guard let tab = line.firstIndex(of: "\t") else { return nil }
+            let header = line[..<tab]
+            guard header.hasPrefix("vigil.txn="), committed.contains(header.dropFirst("vigil.txn=".count)) else { return nil }
+            return line[line.index(after: tab)...]
+        }
+    }
+
+    /// Every record value of `topic`, read with kcat — a Kafka client no one here wrote.
+    public static func kcatRead(brokers: String, topic: String, readCommitted: Bool) throws -> [Substring] {
+        let out = try run("kcat", ["-C", "-b", brokers, "-t", topic, "-e", "-q", "-f", "%s\n",
+                                   "-X", "isolation.level=\(readCommitted ? "read_committed" : "read_uncommitted")"])
+        return out.split(separator: "\n")
+    }
+}
