@@ -178,6 +178,10 @@ final class TransactionalSession: @unchecked Sendable {
             do {
                 try producer.beginTransaction()
                 try body(producer, [("vigil.txn", Array("\(marker.markerKey)/\(marker.checkpoint)/\(attemptID)".utf8))])
+                // The marker goes last, once every record is on the brokers: where aborted
+                // records stay visible (the mock cluster), a visible marker then still means
+                // every record of its attempt is there too.
+                try producer.flush()
                 try producer.produce(topic: options.markersTopic, partition: 0, key: Array(marker.markerKey.utf8),
                                      value: Array("\(marker.checkpoint) \(attemptID)".utf8))
                 try producer.commitTransaction()
