@@ -137,7 +137,7 @@ private final class RebalanceListener {
             let offsets = handler?.partitionsAssigned(partitions) ?? partitions.map { _ in KafkaOffset.invalid }
             for (i, e) in elements.enumerated() { e.0.pointee.offset = offsets[i] }
             assignment.formUnion(partitions)
-            logger.info("assigned \(partitions.map(\.description).joined(separator: ", "))")
+            logger.info("assigned \(summary(partitions))")
             if cooperative {
                 if let e = rd_kafka_incremental_assign(rk, list) { failure = KafkaError("taking the assigned partitions", error: e) }
             } else {
@@ -149,7 +149,7 @@ private final class RebalanceListener {
             let lost = rd_kafka_assignment_lost(rk) != 0
             handler?.partitionsRevoked(partitions)
             assignment.subtract(partitions)
-            logger.info("\(lost ? "lost" : "revoked") \(partitions.map(\.description).joined(separator: ", "))")
+            logger.info("\(lost ? "lost" : "revoked") \(summary(partitions))")
             if cooperative {
                 if let e = rd_kafka_incremental_unassign(rk, list) { failure = KafkaError("giving up revoked partitions", error: e) }
             } else {
@@ -158,4 +158,10 @@ private final class RebalanceListener {
             }
         }
     }
+}
+
+/// A readable list of partitions, shortened when long.
+func summary(_ partitions: [TopicPartition]) -> String {
+    let shown = partitions.prefix(8).map(\.description).joined(separator: ", ")
+    return partitions.count <= 8 ? shown : "\(partitions.count) partitions (\(shown), …)"
 }

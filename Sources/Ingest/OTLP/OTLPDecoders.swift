@@ -32,14 +32,26 @@ func decodeRequest<M: SwiftProtobuf.Message>(_ type: M.Type, _ value: UnsafeRawB
     }
 }
 
-/// Spans from the Collector's traces topic; event time is the span's start.
+/// Spans from the Collector's traces topic; event time is the span's start. Protobuf is read
+/// in place (`OTLPTraceWire`); OTLP/JSON goes through swift-protobuf's JSON decoder and is then
+/// read the same way.
 public struct OTLPSpanDecoder: KafkaMessageDecoder {
     public let encoding: OTLPEncoding
+    private var spans: [SpanRecord] = []
+
     public init(encoding: OTLPEncoding = .proto) { self.encoding = encoding }
 
     public mutating func decode(_ message: KafkaMessage, emit: (SpanRecord, Timestamp) throws -> Void) throws {
-        let request = try decodeRequest(Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceRequest.self, message.value, encoding)
-        for span in try OTLPFlatten.spans(request) {
+        spans.removeAll(keepingCapacity: true)
+        switch encoding {
+        case .proto:
+            try OTLPTraceWire.decode(message.value, into: &spans)
+        case .json:
+            let request = try decodeRequest(Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceRequest.self, message.value, .json)
+            let binary: [UInt8] = try request.serializedBytes()
+            try binary.withUnsafeBytes { try OTLPTraceWire.decode($0, into: &spans) }
+        }
+        for span in spans {
             try emit(span, Timestamp(span.startTimeUnixNano / 1_000_000))
         }
     }

@@ -78,33 +78,6 @@ func origin(_ resource: Opentelemetry_Proto_Resource_V1_Resource, resourceSchema
 }
 
 enum OTLPFlatten {
-    /// Every span of the request; checks ids first so that a bad request emits nothing.
-    static func spans(_ request: Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceRequest) throws -> [SpanRecord] {
-        var out: [SpanRecord] = []
-        for rs in request.resourceSpans {
-            for ss in rs.scopeSpans {
-                let o = origin(rs.resource, resourceSchemaURL: rs.schemaURL, ss.scope, scopeSchemaURL: ss.schemaURL)
-                out.reserveCapacity(out.count + ss.spans.count)
-                for s in ss.spans {
-                    out.append(SpanRecord(
-                        traceID: try traceID(s.traceID, "span"), spanID: try spanID(s.spanID, "span"),
-                        parentSpanID: try spanID(s.parentSpanID, "span parent"), traceState: s.traceState, flags: s.flags,
-                        name: s.name, kind: SpanRecord.Kind(rawValue: Int8(clamping: s.kind.rawValue)) ?? .unspecified,
-                        startTimeUnixNano: s.startTimeUnixNano, endTimeUnixNano: s.endTimeUnixNano,
-                        attributes: attributes(s.attributes),
-                        events: s.events.map { .init(timeUnixNano: $0.timeUnixNano, name: $0.name, attributes: attributes($0.attributes)) },
-                        links: try s.links.map {
-                            .init(traceID: try traceID($0.traceID, "span link"), spanID: try spanID($0.spanID, "span link"),
-                                  traceState: $0.traceState, attributes: attributes($0.attributes), flags: $0.flags)
-                        },
-                        statusCode: SpanRecord.StatusCode(rawValue: Int8(clamping: s.status.code.rawValue)) ?? .unset,
-                        statusMessage: s.status.message, droppedAttributesCount: s.droppedAttributesCount, origin: o))
-                }
-            }
-        }
-        return out
-    }
-
     static func logs(_ request: Opentelemetry_Proto_Collector_Logs_V1_ExportLogsServiceRequest) throws -> [LogRecord] {
         var out: [LogRecord] = []
         for rl in request.resourceLogs {

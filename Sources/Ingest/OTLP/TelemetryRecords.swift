@@ -1,4 +1,7 @@
-/// One span, flattened from an OTLP trace export.
+/// One span of an OTLP trace export. The fixed-size fields are decoded when the message
+/// arrives; names, attributes, events and links stay in the message's bytes (shared by all
+/// spans of the message, one copy per message) and are decoded when asked for — so the
+/// records that flow through the job carry no per-span heap allocations.
 public struct SpanRecord: Sendable {
     public enum Kind: Int8, Sendable { case unspecified = 0, `internal`, server, client, producer, consumer }
     public enum StatusCode: Int8, Sendable { case unset = 0, ok, error }
@@ -20,21 +23,69 @@ public struct SpanRecord: Sendable {
     public var traceID: TraceID
     public var spanID: SpanID
     public var parentSpanID: SpanID
-    public var traceState: String
     public var flags: UInt32
-    public var name: String
     public var kind: Kind
     public var startTimeUnixNano: UInt64
     public var endTimeUnixNano: UInt64
-    public var attributes: [Attribute]
-    public var events: [Event]
-    public var links: [Link]
     public var statusCode: StatusCode
-    public var statusMessage: String
     public var droppedAttributesCount: UInt32
     public var origin: TelemetryOrigin
+    /// The encoded message, and where this span and its strings are in it.
+    let message: OTLPMessageBytes
+    let span: ByteRange
+    let nameAt: ByteRange
+    let traceStateAt: ByteRange
+    let statusMessageAt: ByteRange
 
     public var durationNanos: UInt64 { endTimeUnixNano >= startTimeUnixNano ? endTimeUnixNano - startTimeUnixNano : 0 }
+
+    public var name: String { message.string(nameAt) }
+    public var traceState: String { message.string(traceStateAt) }
+    public var statusMessage: String { message.string(statusMessageAt) }
+    public var attributes: [Attribute] { message.read { OTLPWire.attributes($0, span.range, field: 9) } }
+
+    /// One attribute by key, without decoding the others.
+    public func attribute(_ key: String) -> AttributeValue? {
+        message.read { OTLPWire.attribute($0, span.range, field: 9, key: key) }
+    }
+
+    public var events: [Event] {
+        message.read { b in
+            OTLPTraceWire.repeatedMessages(b, span.range, field: 11).map { OTLPTraceWire.event(b, $0) }
+        }
+    }
+
+    public var links: [Link] {
+        message.read { b in
+            OTLPTraceWire.repeatedMessages(b, span.range, field: 13).map { OTLPTraceWire.link(b, $0) }
+        }
+    }
+}
+
+/// A byte range in a message, packed small.
+struct ByteRange: Sendable {
+    var start: Int32
+    var end: Int32
+    static let empty = ByteRange(start: 0, end: 0)
+    init(start: Int32, end: Int32) {
+        self.start = start
+        self.end = end
+    }
+    init(_ r: Range<Int>) { self.init(start: Int32(r.lowerBound), end: Int32(r.upperBound)) }
+    var range: Range<Int> { Int(start)..<Int(end) }
+}
+
+/// The bytes of one consumed message, shared by the records decoded from it.
+final class OTLPMessageBytes: Sendable {
+    let bytes: [UInt8]
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    @inline(__always)
+    func read<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R { bytes.withUnsafeBytes(body) }
+
+    func string(_ r: ByteRange) -> String {
+        r.start == r.end ? "" : read { OTLPWire.string($0, r.range) }
+    }
 }
 
 /// One log record, flattened from an OTLP logs export.

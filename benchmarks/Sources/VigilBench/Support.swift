@@ -4,6 +4,7 @@ import Foundation
 let benchmarks: [String: @Sendable (_ quick: Bool) throws -> Figures] = [
     "runtime": runtimeBenchmark,
     "checkpoint": checkpointBenchmark,
+    "kafka": kafkaBenchmark,
 ]
 
 /// A benchmark's results: a flat JSON object of numbers and strings, in insertion order.

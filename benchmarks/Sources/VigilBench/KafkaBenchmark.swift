@@ -1,0 +1,187 @@
+import CRdKafka
+import Foundation
+import Ingest
+import OTLPProto
+import Stream
+import Synchronization
+
+/// The Kafka ingest benchmark (issue "Kafka and OTLP ingest"): 5 million spans in OTLP
+/// batches of 512 (realistic attributes) on the embedded broker; (a) a plain librdkafka
+/// consume loop over those messages, no decoding, and (b) Vigil's Kafka source decoding them
+/// to span records, one source subtask (one core), in the same run, alternating, medians.
+/// Both measure from their first message to their last, so group joins are not counted.
+func kafkaBenchmark(quick: Bool) throws -> Figures {
+    let spans = quick ? 500_000 : 5_000_000
+    let batch = 512
+    let repetitions = quick ? 1 : 3
+    let messages = (spans + batch - 1) / batch
+    // The mock cluster keeps at most 5 MB per partition: spread the ~200 KB messages thin.
+    let partitions = max(8, messages / 16)
+    let cluster = try MockKafkaCluster(brokers: 1)
+    try cluster.createTopic("otlp_spans", partitions: partitions)
+    print("kafka benchmark: \(spans) spans in \(messages) OTLP messages of \(batch) spans, \(partitions) partitions, 1 broker (librdkafka mock), median of \(repetitions)")
+
+    let producer = try KafkaProducer(properties: ["bootstrap.servers": cluster.bootstrapServers, "linger.ms": "20",
+                                                  "batch.size": "4000000", "message.max.bytes": "10000000"])
+    var totalBytes = 0
+    var rng = SplitMix64(state: 42)
+    let produceSeconds = try time {
+        for m in 0..<messages {
+            let bytes = try makeSpanBatch(count: min(batch, spans - m * batch), message: m, rng: &rng)
+            totalBytes += bytes.count
+            try producer.produce(topic: "otlp_spans", partition: Int32(m % partitions), key: nil, value: bytes)
+        }
+        try producer.flush()
+    }
+    print(String(format: "  produced %.0f MB in %.1f s (%.0f bytes per span)", Double(totalBytes) / 1e6, produceSeconds,
+                 Double(totalBytes) / Double(spans)))
+
+    var raw: [Double] = [], vigil: [Double] = []
+    for r in 0..<repetitions {
+        let rawSeconds = try rawConsume(brokers: cluster.bootstrapServers, group: "raw-\(r)", messages: messages)
+        raw.append(rawSeconds)
+        let cpuBefore = processCPUSeconds()
+        let (vigilSeconds, decoded) = try vigilConsume(brokers: cluster.bootstrapServers, group: "vigil-\(r)")
+        print(String(format: "  (vigil phase: %.2f s of CPU in the process, broker included)", processCPUSeconds() - cpuBefore))
+        guard decoded == spans else { throw BenchmarkError("Vigil decoded \(decoded) spans, expected \(spans)") }
+        vigil.append(vigilSeconds)
+        print(String(format: "  run %d: raw %.2f s, vigil %.2f s", r + 1, rawSeconds, vigilSeconds))
+    }
+    let rawS = median(raw), vigilS = median(vigil)
+    var f = Figures()
+    f["spans"] = Double(spans)
+    f["messages"] = Double(messages)
+    f["bytes"] = Double(totalBytes)
+    f["raw_bytes_per_s"] = Double(totalBytes) / rawS
+    f["raw_messages_per_s"] = Double(messages) / rawS
+    f["vigil_bytes_per_s"] = Double(totalBytes) / vigilS
+    f["vigil_spans_per_s"] = Double(spans) / vigilS
+    f["ratio_vs_raw"] = rawS / vigilS
+    printTable("kafka ingest (medians)", [
+        ("raw librdkafka consume", String(format: "%.0f MB/s, %@ messages", f["raw_bytes_per_s"]! / 1e6, formatRate(f["raw_messages_per_s"]!))),
+        ("vigil source + OTLP decode", String(format: "%.0f MB/s, %@ spans", f["vigil_bytes_per_s"]! / 1e6, formatRate(f["vigil_spans_per_s"]!))),
+        ("vigil / raw (bytes/s)", String(format: "%.2f (goal >= 0.7)", f["ratio_vs_raw"]!)),
+        ("vigil spans/s on one core", String(format: "%.2f M (goal >= 1 M)", f["vigil_spans_per_s"]! / 1e6)),
+    ])
+    withExtendedLifetime(cluster) {}
+    return f
+}
+
+/// A plain consume loop: poll, add up the payload length, destroy. Seconds from the first
+/// message to the last.
+func rawConsume(brokers: String, group: String, messages: Int) throws -> Double {
+    var errstr = [CChar](repeating: 0, count: 512)
+    let conf = rd_kafka_conf_new()!
+    for (k, v) in [("bootstrap.servers", brokers), ("group.id", group), ("auto.offset.reset", "earliest"),
+                   ("enable.auto.commit", "false")] {
+        guard rd_kafka_conf_set(conf, k, v, &errstr, errstr.count) == RD_KAFKA_CONF_OK else {
+            throw BenchmarkError(String(cString: errstr))
+        }
+    }
+    guard let rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, &errstr, errstr.count) else { throw BenchmarkError(String(cString: errstr)) }
+    defer { rd_kafka_consumer_close(rk); rd_kafka_destroy(rk) }
+    rd_kafka_poll_set_consumer(rk)
+    let topics = rd_kafka_topic_partition_list_new(1)!
+    rd_kafka_topic_partition_list_add(topics, "otlp_spans", -1)
+    rd_kafka_subscribe(rk, topics)
+    rd_kafka_topic_partition_list_destroy(topics)
+    var count = 0, bytes = 0
+    var first: UInt64 = 0
+    while count < messages {
+        guard let m = rd_kafka_consumer_poll(rk, 100) else { continue }
+        if m.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR {
+            if count == 0 { first = monotonicNanos() }
+            count += 1
+            bytes += m.pointee.len
+        }
+        rd_kafka_message_destroy(m)
+    }
+    precondition(bytes > 0)
+    return Double(monotonicNanos() - first) / 1e9
+}
+
+/// When the first message reached the decoder.
+final class FirstMessageClock: Sendable {
+    let nanos = Atomic<UInt64>(0)
+}
+
+struct TimedSpanDecoder: KafkaMessageDecoder {
+    var inner = OTLPSpanDecoder()
+    let clock: FirstMessageClock
+    mutating func decode(_ message: KafkaMessage, emit: (SpanRecord, Timestamp) throws -> Void) throws {
+        if clock.nanos.load(ordering: .relaxed) == 0 { clock.nanos.store(monotonicNanos(), ordering: .relaxed) }
+        try inner.decode(message, emit: emit)
+    }
+}
+
+/// Vigil's Kafka source with the OTLP span decoder, one subtask, into a counting sink.
+/// Seconds from the first message decoded to the end of the job.
+func vigilConsume(brokers: String, group: String) throws -> (Double, Int) {
+    let env = StreamEnvironment(name: "kafka-benchmark", parallelism: 1)
+    var options = KafkaSourceOptions(brokers: brokers, topics: ["otlp_spans"], groupID: group)
+    options.boundedness = .untilEndOfPartitions
+    options.deadLetterTopic = nil
+    let clock = FirstMessageClock()
+    let counter = env.kafkaSource(options) { TimedSpanDecoder(clock: clock) }.discard()
+    _ = try env.execute()
+    return (Double(monotonicNanos() - clock.nanos.load(ordering: .relaxed)) / 1e9, counter.count)
+}
+
+/// One OTLP ExportTraceServiceRequest of `count` server/client spans of a checkout service:
+/// ~10 attributes each (method, route, status, peer, db…), ids unique per span.
+func makeSpanBatch(count: Int, message: Int, rng: inout SplitMix64) throws -> [UInt8] {
+    typealias KV = Opentelemetry_Proto_Common_V1_KeyValue
+    func kv(_ k: String, _ s: String) -> KV { var a = KV(); a.key = k; a.value.stringValue = s; return a }
+    func kv(_ k: String, _ i: Int64) -> KV { var a = KV(); a.key = k; a.value.intValue = i; return a }
+    let services = ["checkout", "cart", "payment", "shipping", "frontend", "currency", "email", "ad"]
+    let routes = ["/api/cart/{id}", "/api/checkout", "/api/products/{id}", "/api/payment", "/api/shipping/quote"]
+    var request = Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceRequest()
+    var rs = Opentelemetry_Proto_Trace_V1_ResourceSpans()
+    let service = services[message % services.count]
+    rs.resource.attributes = [kv("service.name", service), kv("service.version", "2.3.\(message % 7)"),
+                              kv("host.name", "node-\(message % 13)"), kv("k8s.pod.name", "\(service)-7d9f8-\(message % 5)"),
+                              kv("deployment.environment", "production")]
+    var ss = Opentelemetry_Proto_Trace_V1_ScopeSpans()
+    ss.scope.name = "io.opentelemetry.http"
+    ss.scope.version = "1.32.0"
+    let base: UInt64 = 1_795_600_000_000_000_000 + UInt64(message) * 1_000_000
+    ss.spans.reserveCapacity(count)
+    for i in 0..<count {
+        var s = Opentelemetry_Proto_Trace_V1_Span()
+        var trace = [UInt8](repeating: 0, count: 16), span = [UInt8](repeating: 0, count: 8), parent = [UInt8](repeating: 0, count: 8)
+        for j in 0..<16 { trace[j] = UInt8(truncatingIfNeeded: rng.next()) }
+        for j in 0..<8 { span[j] = UInt8(truncatingIfNeeded: rng.next()); parent[j] = UInt8(truncatingIfNeeded: rng.next()) }
+        s.traceID = Data(trace)
+        s.spanID = Data(span)
+        s.parentSpanID = Data(parent)
+        let route = routes[i % routes.count]
+        let server = i % 2 == 0
+        s.name = server ? "GET \(route)" : "SELECT orders"
+        s.kind = server ? .server : .client
+        s.startTimeUnixNano = base + UInt64(i) * 1_000
+        s.endTimeUnixNano = s.startTimeUnixNano + 1_000_000 + (rng.next() % 50_000_000)
+        let status = [200, 200, 200, 201, 404, 500][Int(rng.next() % 6)]
+        s.attributes = server
+            ? [kv("http.request.method", "GET"), kv("http.route", route), kv("http.response.status_code", Int64(status)),
+               kv("url.scheme", "https"), kv("server.address", "\(service).svc.cluster.local"), kv("server.port", 8080),
+               kv("network.protocol.version", "1.1"), kv("client.address", "10.1.\(i % 250).\(message % 250)"),
+               kv("user_agent.original", "Mozilla/5.0 (X11; Linux x86_64)"), kv("http.request.body.size", Int64(i % 4096))]
+            : [kv("db.system.name", "postgresql"), kv("db.namespace", "orders"), kv("db.operation.name", "SELECT"),
+               kv("db.collection.name", "orders"), kv("db.query.text", "SELECT * FROM orders WHERE id = $1"),
+               kv("server.address", "orders-db.svc.cluster.local"), kv("server.port", 5432),
+               kv("network.peer.address", "10.2.0.\(i % 250)"), kv("db.response.returned_rows", Int64(i % 50)),
+               kv("thread.name", "pool-2-thread-\(i % 16)")]
+        if status >= 500 { s.status.code = .error; s.status.message = "upstream failed" }
+        ss.spans.append(s)
+    }
+    rs.scopeSpans = [ss]
+    request.resourceSpans = [rs]
+    return try request.serializedBytes()
+}
+
+/// User + system CPU seconds of this process so far.
+func processCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+}
