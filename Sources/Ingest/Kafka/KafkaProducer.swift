@@ -40,12 +40,12 @@ public final class KafkaProducer: @unchecked Sendable {
     /// Queues one record. Blocks (serving delivery reports) while librdkafka's queue is full,
     /// which is the producer's backpressure.
     public func produce(topic: String, partition: Int32? = nil, key: UnsafeRawBufferPointer?,
-                        value: UnsafeRawBufferPointer, headers: [(String, [UInt8])] = []) throws {
+                        value: UnsafeRawBufferPointer, headers: [(String, [UInt8])] = [], timestampMs: Int64? = nil) throws {
         if let failure = deliveries.firstFailure { throw failure }
         while true {
             let error: OpaquePointer? = topic.withCString { topicName in
                 withVUs(topicName: topicName, partition: partition ?? KafkaOffset.unassignedPartition,
-                        key: key, value: value, headers: headers) { vus in
+                        key: key, value: value, headers: headers, timestampMs: timestampMs) { vus in
                     rd_kafka_produceva(handle, vus.baseAddress, vus.count)
                 }
             }
@@ -60,12 +60,14 @@ public final class KafkaProducer: @unchecked Sendable {
     }
 
     public func produce(topic: String, partition: Int32? = nil, key: [UInt8]?, value: [UInt8],
-                        headers: [(String, [UInt8])] = []) throws {
+                        headers: [(String, [UInt8])] = [], timestampMs: Int64? = nil) throws {
         try value.withUnsafeBytes { v in
             if let key {
-                try key.withUnsafeBytes { k in try produce(topic: topic, partition: partition, key: k, value: v, headers: headers) }
+                try key.withUnsafeBytes { k in
+                    try produce(topic: topic, partition: partition, key: k, value: v, headers: headers, timestampMs: timestampMs)
+                }
             } else {
-                try produce(topic: topic, partition: partition, key: nil, value: v, headers: headers)
+                try produce(topic: topic, partition: partition, key: nil, value: v, headers: headers, timestampMs: timestampMs)
             }
         }
     }
@@ -135,7 +137,7 @@ final class DeliveryReports: @unchecked Sendable {
 
 /// Builds the `rd_kafka_vu_t` array of one produce call; every pointer is valid inside `body`.
 private func withVUs<R>(topicName: UnsafePointer<CChar>, partition: Int32, key: UnsafeRawBufferPointer?,
-                        value: UnsafeRawBufferPointer, headers: [(String, [UInt8])],
+                        value: UnsafeRawBufferPointer, headers: [(String, [UInt8])], timestampMs: Int64?,
                         _ body: (UnsafeBufferPointer<rd_kafka_vu_t>) -> R) -> R {
     var vus: [rd_kafka_vu_t] = []
     vus.reserveCapacity(5 + headers.count)
@@ -148,6 +150,9 @@ private func withVUs<R>(topicName: UnsafePointer<CChar>, partition: Int32, key: 
     if let key {
         vu = rd_kafka_vu_t(); vu.vtype = RD_KAFKA_VTYPE_KEY
         vu.u.mem.ptr = UnsafeMutableRawPointer(mutating: key.baseAddress); vu.u.mem.size = key.count; vus.append(vu)
+    }
+    if let timestampMs {
+        vu = rd_kafka_vu_t(); vu.vtype = RD_KAFKA_VTYPE_TIMESTAMP; vu.u.i64 = timestampMs; vus.append(vu)
     }
     if headers.isEmpty { return vus.withUnsafeBufferPointer(body) }
     // librdkafka copies header names and values during the call; they live in one scratch

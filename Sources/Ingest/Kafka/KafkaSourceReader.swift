@@ -49,6 +49,7 @@ public struct KafkaSourceReader<Decoder: KafkaMessageDecoder>: CheckpointableRea
             IngestCounters.shared.messages.add(consumed, ordering: .relaxed)
             IngestCounters.shared.bytes.add(bytes, ordering: .relaxed)
         }
+        if let failure = splits.failure { throw failure }
         while emitted < limit {
             guard let m = try consumer.poll(timeoutMs: timeout) else {
                 if consumed == 0 && timeout == 0 { timeout = 10; continue }  // wait a little, once

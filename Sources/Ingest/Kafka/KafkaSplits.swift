@@ -37,6 +37,8 @@ final class KafkaSplits: RebalanceHandler {
     /// Positions of checkpoints taken but not yet complete, oldest first.
     private var pendingCheckpoints: [(id: Int64, offsets: [(TopicPartition, Int64)])] = []
     private var lastWatermark: Timestamp = .min
+    /// A problem found inside a rebalance callback, thrown by the next read.
+    var failure: KafkaError?
     private var everAssigned = false
 
     init(options: KafkaSourceOptions, logger: Logger) {
@@ -66,10 +68,10 @@ final class KafkaSplits: RebalanceHandler {
     }
 
     @inline(__always)
-    func consumed(slot: Int, offset: Int64, maxTimestamp: Timestamp) {
+    func consumed(slot: Int, offset: Int64, maxTimestamp: Timestamp, now: UInt64 = monotonicNanos()) {
         splits[slot].nextOffset = offset + 1
         splits[slot].atEnd = false
-        splits[slot].lastRecordNanos = monotonicNanos()
+        splits[slot].lastRecordNanos = now
         if maxTimestamp > splits[slot].maxTimestamp { splits[slot].maxTimestamp = maxTimestamp }
     }
 
@@ -91,8 +93,7 @@ final class KafkaSplits: RebalanceHandler {
 
     /// The watermark of this subtask, if it advanced: the least of its live partitions'
     /// watermarks, ignoring partitions idle for longer than the idle timeout.
-    func watermark() -> Timestamp? {
-        let now = monotonicNanos()
+    func watermark(now: UInt64 = monotonicNanos()) -> Timestamp? {
         let idleNanos = UInt64(max(0, options.partitionIdleTimeout.milliseconds)) * 1_000_000
         let lag = options.outOfOrderness.milliseconds
         var least = Timestamp.max
@@ -165,9 +166,15 @@ final class KafkaSplits: RebalanceHandler {
         if case .timestamp(let t) = options.startingOffsets {
             let fresh = partitions.enumerated().filter { start(of: $0.element, committed: committed[$0.offset]) < 0 }.map(\.element)
             if !fresh.isEmpty {
-                let found = (try? consumer.offsetsForTimes(fresh, timestampMs: t)) ?? fresh.map { _ in KafkaOffset.end }
-                var map = Dictionary(uniqueKeysWithValues: zip(fresh, found))
-                byTime = partitions.map { map.removeValue(forKey: $0) ?? KafkaOffset.invalid }
+                do {
+                    let found = try consumer.offsetsForTimes(fresh, timestampMs: t)
+                    var map = Dictionary(uniqueKeysWithValues: zip(fresh, found))
+                    byTime = partitions.map { map.removeValue(forKey: $0) ?? KafkaOffset.invalid }
+                } catch {
+                    // Starting anywhere else would silently read the wrong range: fail the job.
+                    failure = KafkaError("cannot find where \(summary(fresh)) reach time \(t) (offsetsForTimes): \(error)")
+                    byTime = partitions.map { _ in KafkaOffset.end }
+                }
             }
         }
         return partitions.enumerated().map { i, tp in
@@ -204,12 +211,12 @@ final class KafkaSplits: RebalanceHandler {
         }
     }
 
-    private func addSplit(_ tp: TopicPartition, startingAt offset: Int64) -> Int {
+    func addSplit(_ tp: TopicPartition, startingAt offset: Int64, now: UInt64 = monotonicNanos()) -> Int {
         if let s = slotOf[tp] {
-            splits[s] = Split(partition: tp, nextOffset: offset, lastRecordNanos: monotonicNanos())
+            splits[s] = Split(partition: tp, nextOffset: offset, lastRecordNanos: now)
             return s
         }
-        splits.append(Split(partition: tp, nextOffset: offset, lastRecordNanos: monotonicNanos()))
+        splits.append(Split(partition: tp, nextOffset: offset, lastRecordNanos: now))
         slotOf[tp] = splits.count - 1
         return splits.count - 1
     }

@@ -1,0 +1,65 @@
+import Foundation
+import Ingest
+import Stream
+import XCTest
+
+/// The Kafka source's starting offsets and the sink's delivery failures, against the mock
+/// cluster in this process. (Starting from a timestamp is not tested here: the mock cluster's
+/// ListOffsets does not look offsets up by time — it answers -1, "no such record", always.)
+final class KafkaSourceSinkTests: XCTestCase {
+    struct Stamped: Sendable, Hashable {
+        var value: String
+        var timestamp: Int64
+    }
+
+    struct StampedDecoder: KafkaMessageDecoder {
+        mutating func decode(_ m: KafkaMessage, emit: (Stamped, Timestamp) throws -> Void) throws {
+            try emit(Stamped(value: String(decoding: m.value, as: UTF8.self), timestamp: m.timestamp ?? -1), m.timestamp ?? 0)
+        }
+    }
+
+    /// 100 records over two partitions, record i at time 1,000,000 + 1,000 i ms.
+    func clusterWithRecords() throws -> MockKafkaCluster {
+        let cluster = try MockKafkaCluster(brokers: 1)
+        try cluster.createTopic("t", partitions: 2)
+        try cluster.createTopic("vigil_dead_letters", partitions: 1)
+        let producer = try KafkaProducer(properties: KafkaProperties(brokers: cluster.bootstrapServers))
+        for i in 0..<100 {
+            try producer.produce(topic: "t", partition: Int32(i % 2), key: nil, value: Array("r\(i)".utf8),
+                                 timestampMs: 1_000_000 + Int64(i) * 1_000)
+        }
+        try producer.flush()
+        return cluster
+    }
+
+    func read(_ cluster: MockKafkaCluster, group: String, from start: KafkaSourceOptions.StartingOffsets) throws -> [Stamped] {
+        let env = StreamEnvironment(name: "read", parallelism: 1)
+        var options = KafkaSourceOptions(brokers: cluster.bootstrapServers, topics: ["t"], groupID: group)
+        options.startingOffsets = start
+        options.boundedness = .untilEndOfPartitions
+        let out = env.kafkaSource(options) { StampedDecoder() }.collect()
+        _ = try env.execute()
+        return out.values
+    }
+
+    func testStartingOffsetsEarliestAndLatest() throws {
+        let cluster = try clusterWithRecords()
+        let all = try read(cluster, group: "from-earliest", from: .earliest)
+        XCTAssertEqual(Set(all.map(\.value)), Set((0..<100).map { "r\($0)" }))
+        XCTAssertEqual(all.first { $0.value == "r7" }?.timestamp, 1_007_000, "the message timestamp reaches the decoder")
+        XCTAssertEqual(try read(cluster, group: "from-latest", from: .latest), [])
+    }
+
+    func testAnUndeliverableRecordFailsTheFlushInsteadOfVanishing() throws {
+        let cluster = try MockKafkaCluster(brokers: 1)
+        try cluster.createTopic("out", partitions: 1)
+        // TOPIC_AUTHORIZATION_FAILED (29) is not retriable: the record cannot be delivered.
+        cluster.pushRequestErrors(apiKey: 0, Array(repeating: 29, count: 50))
+        let producer = try KafkaProducer(properties: ["bootstrap.servers": cluster.bootstrapServers, "message.timeout.ms": "5000"])
+        try producer.produce(topic: "out", key: nil, value: Array("x".utf8))
+        XCTAssertThrowsError(try producer.flush()) { error in
+            XCTAssertTrue("\(error)".contains("not delivered"), "\(error)")
+        }
+        XCTAssertEqual(producer.failedDeliveries, 1)
+    }
+}
