@@ -45,8 +45,10 @@ struct BrokerCommand: ParsableCommand {
         // The mock cluster does not implement CreateTopics, so Vigil's own topics are made here.
         let wanted = (topics.isEmpty ? ["otlp_spans:4", "otlp_metrics:4", "otlp_logs:4"] : topics)
             + ["vigil_dead_letters:1", "vigil_transaction_markers:1"]
+        var created = Set<String>()
         for spec in wanted {
             let (name, partitions) = try Self.parseTopic(spec)
+            guard created.insert(name).inserted else { continue }  // the first mention wins
             try cluster.createTopic(name, partitions: partitions, replicationFactor: min(3, brokers))
         }
         if let bootstrapFile {

@@ -56,6 +56,11 @@ struct KafkaPipeCommand: ParsableCommand {
         var key: String
     }
 
+    struct Counted: Sendable {
+        var key: String
+        var line: String
+    }
+
     struct NumberedDecoder: KafkaMessageDecoder {
         struct Malformed: Error, CustomStringConvertible {
             var description: String
@@ -83,13 +88,14 @@ struct KafkaPipeCommand: ParsableCommand {
         sink.stagingDirectory = state + "/kafka-staging"
         env.kafkaSource(source, name: "input") { NumberedDecoder() }
             .keyBy(\.key)
-            .process(name: "running count") { (r: Numbered, ctx: KeyedContext<String, String>) in
+            .process(name: "running count") { (r: Numbered, ctx: KeyedContext<String, Counted>) in
                 let count = try ctx.valueState("count", Int.self)
                 let n = (count.value ?? 0) + 1
                 count.update(n)
-                try ctx.emit("key=\(r.key) seq=\(r.seq) count=\(n)")
+                try ctx.emit(Counted(key: r.key, line: "key=\(r.key) seq=\(r.seq) count=\(n)"))
             }
-            .sinkToKafka(sink, name: "output") { KafkaOutputRecord(value: Array($0.utf8)) }
+            // Keyed by the input's key: each key's output stays in order in one partition.
+            .sinkToKafka(sink, name: "output") { KafkaOutputRecord(key: Array($0.key.utf8), value: Array($0.line.utf8)) }
         let job = try env.start()
         _ = try job.wait()
         print("done: \(job.completedCheckpoints.count) checkpoints, \(IngestCounters.shared.messages.load(ordering: .relaxed)) messages, \(IngestCounters.shared.deadLetters.load(ordering: .relaxed)) dead letters")

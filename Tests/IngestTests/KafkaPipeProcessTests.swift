@@ -23,9 +23,9 @@ final class KafkaPipeProcessTests: XCTestCase {
     var log: String { work + "/stderr.log" }
 
     func startBroker() throws -> String {
-        // The mock cluster keeps at most 100,000 records per partition (older segments are
-        // dropped), so the input stays well under that per partition.
-        let (broker, brokers) = try ChildProcesses.startBroker(topics: ["in:4", "out:8"], work: work)
+        // The mock cluster keeps at most 5 MB per partition (older records are dropped), and
+        // shows records of transactions a kill left open: spread the output thin.
+        let (broker, brokers) = try ChildProcesses.startBroker(topics: ["in:8", "out:64"], work: work)
         processes.append(broker)
         return brokers
     }
@@ -82,7 +82,7 @@ final class KafkaPipeProcessTests: XCTestCase {
 
     func testKilledTenTimesTheTransactionalOutputHoldsEveryRecordExactlyOnce() throws {
         let brokers = try startBroker()
-        let total = 200_000
+        let total = 400_000
         try produceInput(brokers: brokers, count: total)
         let arguments = pipeArguments(brokers: brokers, state: work + "/state", stopAtEnd: true)
 
@@ -100,7 +100,7 @@ final class KafkaPipeProcessTests: XCTestCase {
             while job.isRunning && logText().components(separatedBy: "assigned").count == assignedBefore && Date() < deadline {
                 Thread.sleep(forTimeInterval: 0.02)
             }
-            let delay = Int.random(in: 50...500)
+            let delay = Int.random(in: 30...300)
             delays.append(delay)
             Thread.sleep(forTimeInterval: Double(delay) / 1000)
             guard job.isRunning else {
@@ -119,6 +119,8 @@ final class KafkaPipeProcessTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(kills, 10, "the job finished before 10 kills (delays, ms: \(delays))")
         XCTAssertTrue(logText().contains("restored state"), "restarts restored from checkpoints")
 
+        XCTAssertEqual(try ChildProcesses.truncatedPartitions(brokers: brokers, topic: "out"), [],
+                       "the mock cluster dropped old output (5 MB per partition): the test's output must fit")
         let output = try ChildProcesses.kcatReadCommittedByMarkers(brokers: brokers, topic: "out")
         let (missing, duplicated) = checkOutput(output, expectedSeqs: 0..<total)
         XCTAssertEqual(output.count, total, "after \(kills) kills (delays, ms: \(delays))")

@@ -89,10 +89,16 @@ public enum ChildProcesses {
         }
     }
 
-    /// Every record value of `topic`, read with kcat — a Kafka client no one here wrote.
-    public static func kcatRead(brokers: String, topic: String, readCommitted: Bool) throws -> [Substring] {
-        let out = try run("kcat", ["-C", "-b", brokers, "-t", topic, "-e", "-q", "-f", "%s\n",
-                                   "-X", "isolation.level=\(readCommitted ? "read_committed" : "read_uncommitted")"])
-        return out.split(separator: "\n")
+    /// Partitions of `topic` whose first offset is not 0: the mock cluster dropped their
+    /// oldest records (it keeps at most 5 MB per partition).
+    public static func truncatedPartitions(brokers: String, topic: String) throws -> [Int] {
+        let out = try run("kcat", ["-C", "-b", brokers, "-t", topic, "-e", "-q", "-f", "%p %o\n"])
+        var first: [Int: Int] = [:]
+        for line in out.split(separator: "\n") {
+            let f = line.split(separator: " ")
+            guard f.count == 2, let p = Int(f[0]), let o = Int(f[1]) else { continue }
+            first[p] = min(first[p] ?? .max, o)
+        }
+        return first.filter { $0.value > 0 }.map(\.key).sorted()
     }
 }

@@ -27,6 +27,7 @@ from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.metrics.view import ExponentialBucketHistogramAggregation, View
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -137,11 +138,13 @@ def expected_log(r):
 
 def record_metrics():
     reader = InMemoryMetricReader()
-    provider = MeterProvider(resource=Resource.create({"service.name": "frontend"}), metric_readers=[reader])
+    provider = MeterProvider(resource=Resource.create({"service.name": "frontend"}), metric_readers=[reader],
+                             views=[View(instrument_name="rpc.server.duration", aggregation=ExponentialBucketHistogramAggregation())])
     meter = provider.get_meter("vigil.peer.test", "0.1.0")
     requests = meter.create_counter("http.server.requests", unit="1", description="requests served")
     latency = meter.create_histogram("http.server.request.duration", unit="s")
     inflight = meter.create_up_down_counter("http.server.active_requests")
+    rpc = meter.create_histogram("rpc.server.duration", unit="ms")
     meter.create_observable_gauge("process.cpu.utilization", callbacks=[
         lambda options: [__import__("opentelemetry.metrics", fromlist=["Observation"]).Observation(0.42, {"cpu": "0"})]])
     for i in range(50):
@@ -149,6 +152,7 @@ def record_metrics():
         requests.add(1, {"http.route": route, "http.response.status_code": 200})
         latency.record(0.01 * (i % 10) + 0.001, {"http.route": route})
         inflight.add(1 if i % 3 else -1, {"http.route": route})
+        rpc.record(0.5 + i * 3.7, {"rpc.method": "Get" if i % 2 else "Put"})
     data = reader.get_metrics_data()
     provider.shutdown()
     return data
@@ -167,6 +171,12 @@ def expected_points(data):
                     if kind == "Histogram":
                         e["value"] = {"type": "histogram", "count": p.count, "sum": float(p.sum),
                                       "bucket_counts": list(p.bucket_counts), "explicit_bounds": [float(b) for b in p.explicit_bounds]}
+                    elif kind == "ExponentialHistogram":
+                        e["value"] = {"type": "exponential_histogram", "count": p.count, "sum": float(p.sum), "scale": p.scale,
+                                      "zero_count": p.zero_count, "positive_offset": p.positive.offset,
+                                      "positive_bucket_counts": list(p.positive.bucket_counts),
+                                      "negative_offset": p.negative.offset,
+                                      "negative_bucket_counts": list(p.negative.bucket_counts)}
                     elif kind == "Sum":
                         e["value"] = {"type": "sum", "monotonic": m.data.is_monotonic,
                                       "temporality": m.data.aggregation_temporality.value}

@@ -121,7 +121,6 @@ func vigilConsume(brokers: String, group: String) throws -> (Double, Int) {
     var options = KafkaSourceOptions(brokers: brokers, topics: ["otlp_spans"], groupID: group)
     options.boundedness = .untilEndOfPartitions
     options.deadLetterTopic = nil
-    if let d = ProcessInfo.processInfo.environment["VIGIL_KAFKA_DEBUG"] { options.properties["debug"] = d }
     for kv in (ProcessInfo.processInfo.environment["VIGIL_KAFKA_PROPS"] ?? "").split(separator: ",") {
         let p = kv.split(separator: "=", maxSplits: 1)
         if p.count == 2 { options.properties[String(p[0])] = String(p[1]) }
