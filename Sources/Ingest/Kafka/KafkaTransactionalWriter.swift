@@ -101,7 +101,9 @@ public struct KafkaTransactionalWriter<T: Sendable>: TwoPhaseCommitWriter {
         try session.open()
         let keep = Set(keeping.map { stagedPath($0) })
         let prefix = options.transactionalIDPrefix + "-"
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: staging)) ?? [] where name.hasPrefix(prefix) && name.hasSuffix(".staged") {
+        // `.staged.tmp`: a staging file a crash interrupted before it was renamed into place.
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: staging)) ?? []
+        where name.hasPrefix(prefix) && (name.hasSuffix(".staged") || name.hasSuffix(".staged.tmp")) {
             let owner = Int(name.dropFirst(prefix.count).prefix { $0.isNumber }) ?? -1
             guard owner == subtask || (subtask == 0 && owner >= parallelism) else { continue }
             let path = staging + "/" + name
