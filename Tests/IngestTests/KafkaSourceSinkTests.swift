@@ -1,5 +1,5 @@
 import Foundation
-import Ingest
+@testable import Ingest
 import Stream
 import XCTest
 
@@ -61,5 +61,25 @@ final class KafkaSourceSinkTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("not delivered"), "\(error)")
         }
         XCTAssertEqual(producer.failedDeliveries, 1)
+    }
+
+    func testRecoveryRemovesStagedOutputNoCheckpointCoversIncludingHalfWrittenFiles() throws {
+        let cluster = try MockKafkaCluster(brokers: 1)
+        try cluster.createTopic("out", partitions: 1)
+        try cluster.createTopic("vigil_transaction_markers", partitions: 1)
+        let staging = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-staging-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: staging) }
+        var options = KafkaSinkOptions(brokers: cluster.bootstrapServers, topic: "out", transactionalIDPrefix: "rec")
+        options.guarantee = .exactlyOnce
+        options.stagingDirectory = staging
+        var writer = try KafkaTransactionalWriter<String>(options: options, subtask: 0) { KafkaOutputRecord(value: Array($0.utf8)) }
+        let kept = KafkaTransactionalWriter<String>.Transaction(markerKey: "rec-0", checkpoint: 4)
+        for name in ["rec-0-4.staged", "rec-0-5.staged", "rec-0-6.staged.tmp", "rec-1-5.staged", "other-0-5.staged"] {
+            FileManager.default.createFile(atPath: staging + "/" + name, contents: Data([1]))
+        }
+        try writer.recover(restoredCheckpoint: 4, keeping: [kept], subtask: 0, parallelism: 2)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: staging).sorted(),
+                       ["other-0-5.staged", "rec-0-4.staged", "rec-1-5.staged"],
+                       "kept: the restored checkpoint's transaction, another live subtask's, another sink's")
     }
 }
