@@ -1,3 +1,0 @@
-import XCTest
-@testable import Detectors
-final class DetectorsPlaceholderTests: XCTestCase { func testModuleLinks() { _ = DetectorsModule.self } }
