@@ -50,6 +50,24 @@ final class KafkaSourceSinkTests: XCTestCase {
         XCTAssertEqual(try read(cluster, group: "from-latest", from: .latest), [])
     }
 
+    func testABoundedSourceWithMoreSubtasksThanPartitionsEndsAndReadsEverything() throws {
+        let cluster = try clusterWithRecords()  // 2 partitions
+        let env = StreamEnvironment(name: "wide", parallelism: 3)
+        var options = KafkaSourceOptions(brokers: cluster.bootstrapServers, topics: ["t"], groupID: "wide")
+        // The first subtask to finish leaves the group; the mock cluster rebalances the others
+        // only once its session times out (45 s by default).
+        options.properties = ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]
+        options.boundedness = .untilEndOfPartitions
+        let out = env.kafkaSource(options) { StampedDecoder() }.collect()
+        let job = try env.start()
+        // The subtask the group gives nothing ends once the others leave it their partitions.
+        let ended = DispatchSemaphore(value: 0)
+        Thread { _ = try? job.wait(); ended.signal() }.start()
+        XCTAssertEqual(ended.wait(timeout: .now() + 60), .success, "the bounded job did not end")
+        XCTAssertEqual(Set(out.values.map(\.value)), Set((0..<100).map { "r\($0)" }))
+        XCTAssertEqual(out.count, 100)
+    }
+
     func testAnUndeliverableRecordFailsTheFlushInsteadOfVanishing() throws {
         let cluster = try MockKafkaCluster(brokers: 1)
         try cluster.createTopic("out", partitions: 1)

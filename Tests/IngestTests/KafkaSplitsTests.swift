@@ -1,4 +1,5 @@
 @testable import Ingest
+import Foundation
 import Stream
 import XCTest
 
@@ -44,7 +45,16 @@ final class KafkaSplitsTests: XCTestCase {
         var again = StateWriter()
         restored.writePositions(into: &again)
         XCTAssertEqual(again.bytes, w.bytes, "positions survive a restore, the handed-away partition's included")
-        XCTAssertEqual(PartitionHandovers.shared.position(group: "g", TopicPartition("t", 1)), 8,
+        XCTAssertEqual(PartitionHandovers.shared.position(group: "g", TopicPartition("t", 1), since: s.createdAt), 8,
                        "another subtask of this process resumes partition 1 where this one stopped")
+    }
+
+    func testAHandoverOfAnEarlierRunInThisProcessIsIgnored() {
+        let group = "stale-\(UUID())"
+        let tp = TopicPartition("t", 0)
+        PartitionHandovers.shared.handOver(group: group, tp, at: 500, now: 10)
+        XCTAssertEqual(PartitionHandovers.shared.position(group: group, tp, since: 5), 500)
+        // A run started after it (a job restarted from its checkpoint) must not skip to 500.
+        XCTAssertNil(PartitionHandovers.shared.position(group: group, tp, since: 11))
     }
 }

@@ -40,10 +40,14 @@ final class KafkaSplits: RebalanceHandler {
     /// A problem found inside a rebalance callback, thrown by the next read.
     var failure: KafkaError?
     private var everAssigned = false
+    /// When this subtask's reader was made: handovers recorded before it belong to an earlier
+    /// run of a job in this process, whose positions this run's checkpoint does not cover.
+    let createdAt: UInt64
 
-    init(options: KafkaSourceOptions, logger: Logger) {
+    init(options: KafkaSourceOptions, logger: Logger, now: UInt64 = monotonicNanos()) {
         self.options = options
         self.logger = logger
+        self.createdAt = now
     }
 
     // MARK: the per-message path
@@ -108,6 +112,9 @@ final class KafkaSplits: RebalanceHandler {
         return least
     }
 
+    /// A bounded source ends once the group has given it partitions and every one is read to
+    /// its end. A subtask given none waits: when the others finish and leave, the group hands
+    /// it their partitions (already at their end), so no partition is left without a reader.
     var allAtEnd: Bool {
         guard options.boundedness == .untilEndOfPartitions, everAssigned else { return false }
         let live = splits.filter(\.live)
@@ -197,7 +204,7 @@ final class KafkaSplits: RebalanceHandler {
     /// Where to resume a partition: the furthest of what this job's checkpoint says, what the
     /// group committed, and where another subtask of this process stopped reading it. (-1: none.)
     private func start(of tp: TopicPartition, committed: Int64) -> Int64 {
-        max(known[tp] ?? -1, committed, PartitionHandovers.shared.position(group: options.groupID, tp) ?? -1)
+        max(known[tp] ?? -1, committed, PartitionHandovers.shared.position(group: options.groupID, tp, since: createdAt) ?? -1)
     }
 
     func partitionsRevoked(_ partitions: [TopicPartition]) {
@@ -205,9 +212,8 @@ final class KafkaSplits: RebalanceHandler {
             guard let s = slotOf[tp], splits[s].live else { continue }
             splits[s].live = false
             let position = splits[s].nextOffset
-            guard position >= 0 else { continue }
-            known[tp] = max(known[tp] ?? -1, position)
-            PartitionHandovers.shared.handOver(group: options.groupID, tp, at: position)
+            if position >= 0 { known[tp] = max(known[tp] ?? -1, position) }
+            if position >= 0 { PartitionHandovers.shared.handOver(group: options.groupID, tp, at: position) }
         }
     }
 
@@ -226,16 +232,24 @@ final class KafkaSplits: RebalanceHandler {
 /// group moves partitions between members without any notion of checkpoints: a partition a
 /// subtask read past its last checkpoint must be resumed where that subtask stopped, not at
 /// the checkpoint, or the records in between would be processed by two subtasks of one job.
-/// (Across processes this knowledge does not exist: see the ingest notes.)
+/// Entries carry the time they were recorded: a job restarted in this process from its
+/// checkpoint must not skip to where an earlier run stopped. (Across processes this knowledge
+/// does not exist: see the ingest notes.)
 final class PartitionHandovers: Sendable {
     static let shared = PartitionHandovers()
-    private let positions = Mutex<[String: [TopicPartition: Int64]]>([:])
+    private let handovers = Mutex<[String: [TopicPartition: (offset: Int64, at: UInt64)]]>([:])
 
-    func handOver(group: String, _ tp: TopicPartition, at offset: Int64) {
-        positions.withLock { $0[group, default: [:]][tp] = max($0[group]?[tp] ?? -1, offset) }
+    /// Overwrites: within a run a partition's position only moves forward, and an older entry
+    /// may be an earlier run's.
+    func handOver(group: String, _ tp: TopicPartition, at offset: Int64, now: UInt64 = monotonicNanos()) {
+        handovers.withLock { $0[group, default: [:]][tp] = (offset, now) }
     }
 
-    func position(group: String, _ tp: TopicPartition) -> Int64? {
-        positions.withLock { $0[group]?[tp] }
+    /// The position recorded at or after `since` (the asking reader's creation), if any.
+    func position(group: String, _ tp: TopicPartition, since: UInt64) -> Int64? {
+        handovers.withLock { all in
+            guard let h = all[group]?[tp], h.at >= since else { return nil }
+            return h.offset
+        }
     }
 }
