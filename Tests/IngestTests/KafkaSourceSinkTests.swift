@@ -81,10 +81,15 @@ final class KafkaSourceSinkTests: XCTestCase {
         XCTAssertEqual(producer.failedDeliveries, 1)
     }
 
-    func testRecoveryRemovesStagedOutputNoCheckpointCoversIncludingHalfWrittenFiles() throws {
+    func testRecoveryRemovesOnlyStagedOutputNobodyWillCommit() throws {
         let cluster = try MockKafkaCluster(brokers: 1)
         try cluster.createTopic("out", partitions: 1)
         try cluster.createTopic("vigil_transaction_markers", partitions: 1)
+        // The markers say subtask 0's checkpoint 2 reached Kafka (a crash came before its
+        // staged file was deleted).
+        let producer = try KafkaProducer(properties: KafkaProperties(brokers: cluster.bootstrapServers))
+        try producer.produce(topic: "vigil_transaction_markers", partition: 0, key: Array("rec-0".utf8), value: Array("2 a1".utf8))
+        try producer.flush()
         let staging = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-staging-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: staging) }
         var options = KafkaSinkOptions(brokers: cluster.bootstrapServers, topic: "out", transactionalIDPrefix: "rec")
@@ -92,12 +97,18 @@ final class KafkaSourceSinkTests: XCTestCase {
         options.stagingDirectory = staging
         var writer = try KafkaTransactionalWriter<String>(options: options, subtask: 0) { KafkaOutputRecord(value: Array($0.utf8)) }
         let kept = KafkaTransactionalWriter<String>.Transaction(markerKey: "rec-0", checkpoint: 4)
-        for name in ["rec-0-4.staged", "rec-0-5.staged", "rec-0-6.staged.tmp", "rec-1-5.staged", "other-0-5.staged"] {
-            FileManager.default.createFile(atPath: staging + "/" + name, contents: Data([1]))
-        }
+        let files = ["rec-0-2.staged",      // committed already: removed
+                     "rec-0-4.staged",      // the restored checkpoint's: kept (committed in open)
+                     "rec-0-5.staged",      // staged after the restored checkpoint: removed
+                     "rec-0-6.staged.tmp",  // half-written: removed
+                     "rec-1-5.staged",      // subtask 1 exists: its own business
+                     "rec-2-3.staged",      // subtask 2 no longer exists, and its checkpoint 3 is covered:
+                                            // another subtask may be committing it now — kept
+                     "rec-2-7.staged",      // subtask 2, uncovered: removed
+                     "other-0-5.staged"]    // another sink's
+        for name in files { FileManager.default.createFile(atPath: staging + "/" + name, contents: Data([1])) }
         try writer.recover(restoredCheckpoint: 4, keeping: [kept], subtask: 0, parallelism: 2)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: staging).sorted(),
-                       ["other-0-5.staged", "rec-0-4.staged", "rec-1-5.staged"],
-                       "kept: the restored checkpoint's transaction, another live subtask's, another sink's")
+                       ["other-0-5.staged", "rec-0-4.staged", "rec-1-5.staged", "rec-2-3.staged"])
     }
 }

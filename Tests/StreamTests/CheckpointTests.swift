@@ -437,3 +437,21 @@ final class CheckpointTests: XCTestCase {
 final class OutcomeBox: @unchecked Sendable {
     var result: Result<CompletedCheckpoint, any Error>?
 }
+
+final class TransactionalLinesRecoveryTests: XCTestCase {
+    /// After a rescale down, subtask 0 clears what the vanished subtasks left — but not a
+    /// pending file the restored checkpoint covers: another subtask got it in the restore and
+    /// may be committing it at this moment.
+    func testRecoveryKeepsPendingFilesTheRestoredCheckpointCovers() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-lines-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var writer = try TransactionalLinesWriter<String>(directory: dir, subtask: 0) { $0 }
+        for name in [".part-0.inprogress", ".part-0-5.pending", ".part-1-5.pending", ".part-2.inprogress",
+                     ".part-2-3.pending", ".part-2-7.pending", "part-0-0000000003"] {
+            FileManager.default.createFile(atPath: dir + "/" + name, contents: Data("x\n".utf8))
+        }
+        try writer.recover(restoredCheckpoint: 4, keeping: [], subtask: 0, parallelism: 2)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir).sorted(),
+                       [".part-1-5.pending", ".part-2-3.pending", "part-0-0000000003"])
+    }
+}

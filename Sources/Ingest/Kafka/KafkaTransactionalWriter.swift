@@ -94,22 +94,44 @@ public struct KafkaTransactionalWriter<T: Sendable>: TwoPhaseCommitWriter {
         try? FileManager.default.removeItem(atPath: stagedPath(t))
     }
 
-    /// Staged output that no restored checkpoint covers was written after it: discard it
-    /// (the records are replayed from the source). Subtask 0 also clears staging files of
-    /// subtasks that no longer exist.
+    /// Removes staged output nobody will commit: what was staged after the restored checkpoint
+    /// (its records are replayed from the source), what the markers show committed already (a
+    /// crash came between commit and delete), and half-written `.staged.tmp` files. Staged
+    /// output of the restored checkpoint or before it that is not committed yet stays: after a
+    /// rescale another subtask may be committing it right now. Subtask 0 also looks after the
+    /// files of subtasks that no longer exist.
     public mutating func recover(restoredCheckpoint: Int64?, keeping: [Transaction], subtask: Int, parallelism: Int) throws {
         try session.open()
-        let keep = Set(keeping.map { stagedPath($0) })
         let prefix = options.transactionalIDPrefix + "-"
-        // `.staged.tmp`: a staging file a crash interrupted before it was renamed into place.
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: staging)) ?? []
-        where name.hasPrefix(prefix) && (name.hasSuffix(".staged") || name.hasSuffix(".staged.tmp")) {
-            let owner = Int(name.dropFirst(prefix.count).prefix { $0.isNumber }) ?? -1
-            guard owner == subtask || (subtask == 0 && owner >= parallelism) else { continue }
-            let path = staging + "/" + name
-            if !keep.contains(path) { try? FileManager.default.removeItem(atPath: path) }
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: staging)) ?? [] where name.hasPrefix(prefix) {
+            guard let staged = StagedName(name, prefix: prefix) else { continue }
+            guard staged.owner == subtask || (subtask == 0 && staged.owner >= parallelism) else { continue }
+            let uncovered = restoredCheckpoint.map { staged.checkpoint > $0 } ?? true
+            let alreadyCommitted = session.lastCommitted(staged.markerKey) >= staged.checkpoint
+            if staged.halfWritten || uncovered || alreadyCommitted {
+                try? FileManager.default.removeItem(atPath: staging + "/" + name)
+            }
         }
         try DurableFiles.syncDirectory(staging)
+    }
+}
+
+/// `<prefix>-<subtask>-<checkpoint>.staged[.tmp]`, as `stagedPath` names them.
+struct StagedName {
+    var markerKey: String
+    var owner: Int
+    var checkpoint: Int64
+    var halfWritten: Bool
+
+    init?(_ name: String, prefix: String) {
+        halfWritten = name.hasSuffix(".staged.tmp")
+        guard halfWritten || name.hasSuffix(".staged") else { return nil }
+        let stem = name.dropLast(halfWritten ? ".staged.tmp".count : ".staged".count)
+        guard let dash = stem.lastIndex(of: "-"), let checkpoint = Int64(stem[stem.index(after: dash)...]),
+              let owner = Int(stem[..<dash].dropFirst(prefix.count)) else { return nil }
+        markerKey = String(stem[..<dash])
+        self.owner = owner
+        self.checkpoint = checkpoint
     }
 }
 
@@ -161,8 +183,24 @@ final class TransactionalSession: @unchecked Sendable {
 
     func lastCommitted(_ markerKey: String) -> Int64 { committed[markerKey] ?? -1 }
 
+    /// A retriable commit failure (a timeout, say) may have committed already: retry the
+    /// commit itself, never abort and produce again, which could write the output twice.
+    private func commitRetryingInPlace(_ producer: KafkaProducer) throws {
+        var tries = 0
+        while true {
+            do {
+                try producer.commitTransaction()
+                return
+            } catch let failure as KafkaProducer.TransactionFailure where failure.retriable && !failure.requiresAbort && tries < 10 {
+                tries += 1
+                logger.warning("committing a transaction failed (\(failure)); retrying the commit")
+            }
+        }
+    }
+
     /// Produces what `body` writes and the marker of `marker` in one transaction, and commits
-    /// it. An abortable failure is retried from the start (the staged file is still there).
+    /// it. A failure that needs an abort is retried from the start (the staged file is still
+    /// there); a retriable commit failure retries the commit.
     ///
     /// Every record carries a header `vigil.txn: <marker key>/<checkpoint>/<attempt>`, and the
     /// marker's value is `<checkpoint> <attempt>`: a record belongs to a committed transaction
@@ -186,10 +224,10 @@ final class TransactionalSession: @unchecked Sendable {
                 try producer.flush()
                 try producer.produce(topic: options.markersTopic, partition: 0, key: Array(marker.markerKey.utf8),
                                      value: Array("\(marker.checkpoint) \(attemptID)".utf8))
-                try producer.commitTransaction()
+                try commitRetryingInPlace(producer)
                 committed[marker.markerKey] = marker.checkpoint
                 return
-            } catch let failure as KafkaProducer.TransactionFailure where (failure.requiresAbort || failure.retriable) && attempt < 5 {
+            } catch let failure as KafkaProducer.TransactionFailure where failure.requiresAbort && attempt < 5 {
                 logger.warning("transaction for checkpoint \(marker.checkpoint) failed (\(failure)); aborting and retrying")
                 try? producer.abortTransaction()
             } catch let error as KafkaError where !error.isFatal && attempt < 5 {

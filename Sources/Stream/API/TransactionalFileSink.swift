@@ -88,18 +88,28 @@ public struct TransactionalLinesWriter<T: Sendable>: TwoPhaseCommitWriter {
         }
     }
 
-    /// Deletes this subtask's in-progress and pending files that no restored checkpoint
-    /// covers (written after it, by a run that crashed); subtask 0 also those of subtasks that
-    /// no longer exist after a rescale down.
+    /// Deletes this subtask's in-progress files, and its pending files that no restored
+    /// checkpoint covers (written after it, by a run that crashed); subtask 0 also those of
+    /// subtasks that no longer exist after a rescale down.
     public mutating func recover(restoredCheckpoint: Int64?, keeping: [Transaction], subtask: Int, parallelism: Int) throws {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         for name in names where name.hasPrefix(".part-") {
             let rest = name.dropFirst(".part-".count)
             let owner = Int(rest.prefix { $0.isNumber }) ?? -1
             guard owner == subtask || (subtask == 0 && owner >= parallelism) else { continue }
-            if name.hasSuffix(".inprogress") || name.hasSuffix(".pending") {
-                try? FileManager.default.removeItem(atPath: directory + "/" + name)
+            var remove = name.hasSuffix(".inprogress")
+            if name.hasSuffix(".pending") {
+                // `.part-<owner>-<checkpoint>.pending`. One the restored checkpoint covers is
+                // committed by whichever subtask got it in the restore — after a rescale maybe
+                // another one, maybe right now — so only later ones are removed.
+                let checkpoint = Int64(rest.dropLast(".pending".count).split(separator: "-").last ?? "")
+                if let restoredCheckpoint, let checkpoint {
+                    remove = checkpoint > restoredCheckpoint
+                } else {
+                    remove = true
+                }
             }
+            if remove { try? FileManager.default.removeItem(atPath: directory + "/" + name) }
         }
         try DurableFiles.syncDirectory(directory)
     }
