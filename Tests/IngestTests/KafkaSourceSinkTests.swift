@@ -68,6 +68,36 @@ final class KafkaSourceSinkTests: XCTestCase {
         XCTAssertEqual(out.count, 100)
     }
 
+    /// Event time end to end: records only in partition 0; partition 1 stays empty. Once
+    /// partition 1 counts as idle, partition 0 alone moves the watermark and the event-time
+    /// windows it passed fire while the (unbounded) job runs.
+    func testAnIdlePartitionDoesNotHoldBackEventTimeWindows() throws {
+        let cluster = try MockKafkaCluster(brokers: 1)
+        try cluster.createTopic("w", partitions: 2)
+        try cluster.createTopic("vigil_dead_letters", partitions: 1)
+        let producer = try KafkaProducer(properties: KafkaProperties(brokers: cluster.bootstrapServers))
+        for i in 1...25 {
+            try producer.produce(topic: "w", partition: 0, key: nil, value: Array("r\(i)".utf8), timestampMs: Int64(i) * 1_000)
+        }
+        try producer.flush()
+        let env = StreamEnvironment(name: "idle", parallelism: 1)
+        var options = KafkaSourceOptions(brokers: cluster.bootstrapServers, topics: ["w"], groupID: "idle")
+        options.partitionIdleTimeout = .milliseconds(300)
+        let windows = env.kafkaSource(options) { StampedDecoder() }
+            .keyBy { _ in "all" }
+            .window(.tumbling(.seconds(10)))
+            .aggregate(StatsAggregate { Double($0.timestamp) })
+            .collect()
+        let job = try env.start()
+        let deadline = Date().addingTimeInterval(30)
+        while windows.count < 2 && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        job.cancel()
+        _ = try? job.wait()
+        withExtendedLifetime(cluster) {}
+        XCTAssertEqual(windows.values.map(\.window), [TimeWindow(start: 0, end: 10_000), TimeWindow(start: 10_000, end: 20_000)])
+        XCTAssertEqual(windows.values.map(\.value.count), [9, 10], "records at 1 s … 9 s, then 10 s … 19 s")
+    }
+
     func testAnUndeliverableRecordFailsTheFlushInsteadOfVanishing() throws {
         let cluster = try MockKafkaCluster(brokers: 1)
         try cluster.createTopic("out", partitions: 1)
