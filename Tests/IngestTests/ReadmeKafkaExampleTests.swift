@@ -54,5 +54,17 @@ final class ReadmeKafkaExampleTests: XCTestCase {
 
         let lines = try ChildProcesses.kcatReadCommittedByMarkers(brokers: cluster.bootstrapServers, topic: "checkout-latency")
         XCTAssertEqual(lines.sorted(), ["checkout GET /cart 1000000", "checkout GET /cart 3000000"])
+
+        // Run again, afresh (another group, so it reads the spans again): its output is new
+        // output, not taken for the first run's by the transaction markers.
+        source.groupID = "vigil-again"
+        let again = StreamEnvironment(name: "readme-kafka", parallelism: 1)
+        again.kafkaSource(source) { OTLPSpanDecoder(encoding: .proto) }
+            .filter { $0.kind == .server }
+            .map { "\($0.origin.serviceName) \($0.name) \($0.durationNanos)" }
+            .sinkToKafka(sink) { KafkaOutputRecord(value: Array($0.utf8)) }
+        _ = try again.execute()
+        XCTAssertEqual(try ChildProcesses.kcatReadCommittedByMarkers(brokers: cluster.bootstrapServers, topic: "checkout-latency").count, 4,
+                       "the second run's output was committed too")
     }
 }

@@ -102,6 +102,9 @@ public struct KafkaTransactionalWriter<T: Sendable>: TwoPhaseCommitWriter {
     /// files of subtasks that no longer exist.
     public mutating func recover(restoredCheckpoint: Int64?, keeping: [Transaction], subtask: Int, parallelism: Int) throws {
         try session.open()
+        // A fresh start numbers its checkpoints from 1 again: markers an earlier run left must
+        // not pass this run's transactions off as committed.
+        if restoredCheckpoint == nil { session.forgetEarlierRuns() }
         let prefix = options.transactionalIDPrefix + "-"
         for name in (try? FileManager.default.contentsOfDirectory(atPath: staging)) ?? [] where name.hasPrefix(prefix) {
             guard let staged = StagedName(name, prefix: prefix) else { continue }
@@ -182,6 +185,8 @@ final class TransactionalSession: @unchecked Sendable {
     }
 
     func lastCommitted(_ markerKey: String) -> Int64 { committed[markerKey] ?? -1 }
+
+    func forgetEarlierRuns() { committed.removeAll() }
 
     /// A retriable commit failure (a timeout, say) may have committed already: retry the
     /// commit itself, never abort and produce again, which could write the output twice.
