@@ -32,6 +32,7 @@ let package = Package(
         .systemLibrary(name: "CRdKafka", path: "Sources/CRdKafka"),
         .systemLibrary(name: "CZstd", path: "Sources/CZstd"),
         .systemLibrary(name: "CBPF", path: "Sources/CBPF"),
+        .systemLibrary(name: "CPcre2", path: "Sources/CPcre2"),
 
         .target(
             name: "Stream",
@@ -53,7 +54,7 @@ let package = Package(
             ],
             swiftSettings: hotPathSettings
         ),
-        .target(name: "Detectors", dependencies: ["Stream"], swiftSettings: hotPathSettings),
+        .target(name: "Detectors", dependencies: ["Stream", "CPcre2"], swiftSettings: hotPathSettings),
         .target(name: "RCA", dependencies: ["Stream"], swiftSettings: hotPathSettings),
         .target(name: "Remediate", dependencies: ["Stream"], swiftSettings: hotPathSettings),
         .executableTarget(
@@ -67,7 +68,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "VigilBench",
-            dependencies: ["Stream", "Ingest", "CRdKafka", "OTLPProto"],
+            dependencies: ["Stream", "Ingest", "Detectors", "CRdKafka", "OTLPProto"],
             path: "benchmarks/Sources/VigilBench",
             swiftSettings: hotPathSettings
         ),

@@ -5,6 +5,7 @@ let benchmarks: [String: @Sendable (_ quick: Bool) throws -> Figures] = [
     "runtime": runtimeBenchmark,
     "checkpoint": checkpointBenchmark,
     "kafka": kafkaBenchmark,
+    "loghub": loghubBenchmark,
 ]
 
 /// A benchmark's results: a flat JSON object of numbers and strings, in insertion order.

@@ -1,0 +1,166 @@
+/// What a token or a piece of one looks like, by hand-written scanning (see `LogTokenizer`).
+enum Recognizers {
+    /// `[-+]?\d+([.,]\d+)*`
+    static func isNumber(_ s: UnsafeBufferPointer<UInt8>) -> Bool {
+        var i = 0
+        if i < s.count && (s[i] == UInt8(ascii: "-") || s[i] == UInt8(ascii: "+")) { i += 1 }
+        var digitsInGroup = 0
+        guard i < s.count else { return false }
+        while i < s.count {
+            let c = s[i]
+            if ByteClass.isDigit(c) {
+                digitsInGroup += 1
+            } else if (c == UInt8(ascii: ".") || c == UInt8(ascii: ",")) && digitsInGroup > 0 {
+                digitsInGroup = 0
+            } else {
+                return false
+            }
+            i += 1
+        }
+        return digitsInGroup > 0
+    }
+
+    /// The token without wrapping punctuation, or nil when nothing is left.
+    static func core(of s: UnsafeBufferPointer<UInt8>) -> Range<Int>? {
+        var lo = 0, hi = s.count
+        while lo < hi && ByteClass.wrapper[Int(s[lo])] { lo += 1 }
+        while hi > lo && ByteClass.wrapper[Int(s[hi - 1])] { hi -= 1 }
+        return lo < hi ? lo..<hi : nil
+    }
+
+    /// A UUID, a URL, a path, a `host:port` endpoint or a dotted host name with digits.
+    static func isWholeParameter(_ s: UnsafeBufferPointer<UInt8>) -> Bool {
+        isUUID(s) || containsScheme(s) || (s[0] == UInt8(ascii: "/") && s.count > 1) || isEndpoint(s) || isHostName(s)
+    }
+
+    static func isUUID(_ s: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard s.count == 36 else { return false }
+        for (k, c) in s.enumerated() {
+            if k == 8 || k == 13 || k == 18 || k == 23 {
+                if c != UInt8(ascii: "-") { return false }
+            } else if !ByteClass.hex[Int(c)] {
+                return false
+            }
+        }
+        return true
+    }
+
+    private static func containsScheme(_ s: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard s.count >= 4 else { return false }
+        for k in 0..<(s.count - 2) where s[k] == UInt8(ascii: ":") && s[k + 1] == UInt8(ascii: "/") && s[k + 2] == UInt8(ascii: "/") {
+            return true
+        }
+        return false
+    }
+
+    /// `[/\w.-]+:\d{2,5}`, but not a time of day (`12:30`).
+    static func isEndpoint(_ s: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let colon = s.lastIndex(of: UInt8(ascii: ":")), colon > 0 else { return false }
+        let port = s.count - colon - 1
+        guard (2...5).contains(port) else { return false }
+        for k in (colon + 1)..<s.count where !ByteClass.isDigit(s[k]) { return false }
+        for k in 0..<colon where !(ByteClass.hostCharacter[Int(s[k])] || s[k] == UInt8(ascii: "/")) { return false }
+        return !isTimeOfDay(s)
+    }
+
+    /// `\d{1,2}:\d{2}(:\d{2})?`, optionally with fractional seconds (`.123` or `,123`).
+    static func isTimeOfDay(_ s: UnsafeBufferPointer<UInt8>) -> Bool {
+        var i = 0
+        func digits(_ min: Int, _ max: Int) -> Bool {
+            let start = i
+            while i < s.count && ByteClass.isDigit(s[i]) && i - start < max { i += 1 }
+            return i - start >= min
+        }
+        guard digits(1, 2), i < s.count, s[i] == UInt8(ascii: ":") else { return false }
+        i += 1
+        guard digits(2, 2) else { return false }
+        if i < s.count && s[i] == UInt8(ascii: ":") {
+            i += 1
+            guard digits(2, 2) else { return false }
+        }
+        if i < s.count && (s[i] == UInt8(ascii: ".") || s[i] == UInt8(ascii: ",")) {
+            i += 1
+            guard digits(1, 9) else { return false }
+        }
+        return i == s.count
+    }
+
+    /// Two or more dots, a digit somewhere, only name characters, not just a dotted number.
+    private static func isHostName(_ s: UnsafeBufferPointer<UInt8>) -> Bool {
+        var dots = 0, digits = 0, others = 0
+        for c in s {
+            guard ByteClass.hostCharacter[Int(c)] else { return false }
+            if c == UInt8(ascii: ".") { dots += 1 } else if ByteClass.isDigit(c) { digits += 1 } else { others += 1 }
+        }
+        return dots >= 2 && digits > 0 && others > 0
+    }
+
+    /// A piece of a token (no punctuation inside but `_`, `/`, `<`, `>`, `*`…) that is a parameter.
+    static func isParameterPiece(_ p: UnsafeBufferPointer<UInt8>) -> Bool {
+        let n = p.count
+        guard n > 0 else { return false }
+        // 0x-prefixed hex
+        if n > 2 && p[0] == UInt8(ascii: "0") && (p[1] | 0x20) == UInt8(ascii: "x") {
+            var hex = true
+            for k in 2..<n where !ByteClass.hex[Int(p[k])] { hex = false; break }
+            if hex { return true }
+        }
+        var hexOnly = true, anyDigit = false
+        var leadingDigits = 0
+        var k = 0
+        while k < n {
+            let c = p[k]
+            if ByteClass.isDigit(c) {
+                anyDigit = true
+                // A digit run not glued to letters: `blk_123`, `27>`, `v_2_x`.
+                let runStart = k
+                while k < n && ByteClass.isDigit(p[k]) { k += 1 }
+                if runStart == 0 { leadingDigits = k }
+                // A run of two or more needs only one free side (`e820`, `x86` are parameters);
+                // a single digit glued to a letter is part of a name (`ssh2`, `L3`).
+                let freeBefore = runStart == 0 || !ByteClass.isLetter(p[runStart - 1])
+                let freeAfter = k == n || !ByteClass.isLetter(p[k])
+                if freeBefore && freeAfter { return true }
+                if k - runStart >= 2 && (freeBefore || freeAfter) { return true }
+                continue
+            }
+            if !ByteClass.hex[Int(c)] { hexOnly = false }
+            k += 1
+        }
+        // A number with a short unit: `41C`, `16ms`, `2GB`.
+        if leadingDigits > 0 && n - leadingDigits <= 3 {
+            var unit = true
+            for q in leadingDigits..<n where !ByteClass.isLetter(p[q]) { unit = false; break }
+            if unit { return true }
+        }
+        return n >= 8 && hexOnly && anyDigit
+    }
+}
+
+/// Dates written out in words, as syslog and ctime do: `[Weekday] Month Day HH:MM[:SS] [Year]`.
+enum DateRecognizer {
+    private static let weekdays: Set<[UInt8]> = Set(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"].map { Array($0.utf8) })
+    private static let months: Set<[UInt8]> = Set(["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"].map { Array($0.utf8) })
+
+    /// The index after the date's last token when a date starts at token `k`, else nil.
+    static func end(of s: UnsafeBufferPointer<UInt8>, tokens: [Range<Int>], from k: Int) -> Int? {
+        // Cheap reject: a date starts with an upper-case letter and is 3 letters long.
+        let first = tokens[k]
+        guard first.count == 3, s[first.lowerBound] &- 0x41 < 26 else { return nil }
+        func word(_ r: Range<Int>, in set: Set<[UInt8]>) -> Bool {
+            r.count == 3 && set.contains([s[r.lowerBound], s[r.lowerBound + 1], s[r.lowerBound + 2]])
+        }
+        var j = k
+        if word(tokens[j], in: weekdays) { j += 1 }
+        guard j + 2 < tokens.count, word(tokens[j], in: months) else { return nil }
+        let day = UnsafeBufferPointer(rebasing: s[tokens[j + 1]])
+        guard (1...2).contains(day.count), day.allSatisfy(ByteClass.isDigit) else { return nil }
+        guard Recognizers.isTimeOfDay(UnsafeBufferPointer(rebasing: s[tokens[j + 2]])) else { return nil }
+        j += 3
+        if j < tokens.count {
+            let year = UnsafeBufferPointer(rebasing: s[tokens[j]])
+            if year.count == 4 && year.allSatisfy(ByteClass.isDigit) { j += 1 }
+        }
+        return j
+    }
+}

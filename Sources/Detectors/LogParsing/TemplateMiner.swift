@@ -1,0 +1,425 @@
+/// A streaming log template miner in the manner of Drain (He et al., ICWS 2017): messages are
+/// tokenised with parameters marked (`LogTokenizer`), grouped by token count and leading
+/// words, and join the most similar template in their group or start a new one. Joining
+/// generalises the template where they differ, down to the piece (`user=root` and
+/// `user=news` give `user=<*>`). A template keeps its id as it generalises.
+///
+/// Beyond Drain: a position where messages differ by a word stays constant while it has seen
+/// few words (`maxConstantVariants`), so `VM Started` and `VM Paused` remain two events of one
+/// template (`LogMatch.variant`) while `Invalid user <*>` becomes a parameter; and a message
+/// that differs from a template in two words is not joined to it.
+///
+/// Memory is bounded: at most `maxTemplates` templates (least recently matched evicted), and
+/// message tokens are interned only when a template keeps them. Not thread-safe: one per task.
+public final class TemplateMiner {
+    public let config: TemplateMinerConfig
+
+    var tokenizer: LogTokenizer
+    var table = TokenTable()
+    var templates: [Template] = []
+    var freeSlots: [Int32] = []
+    var slotOfID: [UInt64: Int32] = [:]
+    var leaves: [UInt64: [Int32]] = [:]
+    var nextID: UInt64 = 1
+    /// Least recently matched at `lruTail`; -1 when empty.
+    var lruHead: Int32 = -1
+    var lruTail: Int32 = -1
+    public private(set) var templateCount = 0
+
+    /// Called with a template just before it is evicted.
+    public var onEvict: ((TemplateSnapshot) -> Void)?
+
+    // The last message's tokens: interned id (-1 when no template has it), hash and flags.
+    private var lineIDs: [Int32] = []
+    private var lineHashes: [UInt64] = []
+    private var lineFlags: [TokenTable.Flags] = []
+    private var lastSlot: Int32 = -1
+    private var merged: [UInt8] = []
+    private var normalizer = TemplateNormalizer()
+
+    struct Template {
+        var id: UInt64
+        var tokens: [Int32]
+        var variants: [Variants]
+        var count: Int
+        var leaf: UInt64
+        var previous: Int32 = -1
+        var next: Int32 = -1
+    }
+
+    /// What a template position has seen: one value, a few words, or anything.
+    enum Variants: Equatable {
+        case constant
+        case words([Int32])
+        case parameter
+    }
+
+    public init(config: TemplateMinerConfig = TemplateMinerConfig()) throws {
+        if let problem = config.problem { throw TemplateMinerError(description: problem) }
+        self.config = config
+        tokenizer = LogTokenizer(masks: try config.masks.map { try Regex($0) })
+    }
+
+    // MARK: matching
+
+    /// Mines one message (its content, without the log header).
+    @discardableResult
+    public func add(_ message: UnsafeBufferPointer<UInt8>) -> LogMatch {
+        tokenizer.tokenize(message)
+        let n = tokenizer.count
+        lineIDs.removeAll(keepingCapacity: true)
+        lineHashes.removeAll(keepingCapacity: true)
+        lineFlags.removeAll(keepingCapacity: true)
+        tokenizer.bytes.withUnsafeBufferPointer { all in
+            for k in 0..<n {
+                let token = UnsafeBufferPointer(rebasing: all[tokenizer.starts[k]..<tokenizer.ends[k]])
+                let h = TokenTable.hash(token)
+                lineHashes.append(h)
+                if let id = table.id(of: token, hash: h) {
+                    lineIDs.append(id)
+                    lineFlags.append(table.flags[Int(id)])
+                } else {
+                    lineIDs.append(-1)
+                    lineFlags.append(TokenTable.flags(of: token))
+                }
+            }
+        }
+        let leaf = leafKey()
+        if let slot = bestTemplate(in: leaf) {
+            let changed = join(slot)
+            touch(slot)
+            lastSlot = slot
+            return LogMatch(templateID: templates[Int(slot)].id, variant: variantKey(slot), kind: changed ? .generalized : .matched)
+        }
+        let slot = create(leaf: leaf)
+        lastSlot = slot
+        return LogMatch(templateID: templates[Int(slot)].id, variant: variantKey(slot), kind: .new)
+    }
+
+    public func add(_ message: String) -> LogMatch {
+        var m = message
+        return m.withUTF8 { add($0) }
+    }
+
+    private func leafKey() -> UInt64 {
+        var h = UInt64(lineIDs.count) &* 0x9E3779B97F4A7C15
+        for k in 0..<min(lineIDs.count, config.depth - 2) {
+            let part: UInt64 = lineFlags[k].contains(.keyword) ? lineHashes[k] : 0x5bd1e995
+            h = (h ^ part) &* 0x100000001b3
+            h ^= h >> 31
+        }
+        return h
+    }
+
+    private func bestTemplate(in leaf: UInt64) -> Int32? {
+        guard let candidates = leaves[leaf] else { return nil }
+        let n = lineIDs.count
+        var best: Int32 = -1
+        var bestEqual = -1, bestParameters = -1
+        for slot in candidates {
+            let t = templates[Int(slot)]
+            guard t.tokens.count == n else { continue }  // a leaf-key collision
+            var equal = 0, parameters = 0, wordDifferences = 0
+            for k in 0..<n {
+                let a = t.tokens[k], b = lineIDs[k]
+                let aFlags = table.flags[Int(a)]
+                if aFlags.contains(.wildcard) { parameters += 1 }
+                if a == b {
+                    if !aFlags.contains(.wildcard) { equal += 1 }
+                } else if aFlags.contains(.word) && lineFlags[k].contains(.word) {
+                    wordDifferences += 1
+                }
+            }
+            if wordDifferences >= 2 { continue }
+            if equal > bestEqual || (equal == bestEqual && parameters > bestParameters) {
+                best = slot
+                bestEqual = equal
+                bestParameters = parameters
+            }
+        }
+        guard best >= 0 else { return nil }
+        let similarity = n == 0 ? 1 : Double(bestEqual) / Double(n)
+        return similarity >= config.similarity ? best : nil
+    }
+
+    /// Folds the last message into template `slot`; true when the template text changed.
+    private func join(_ slot: Int32) -> Bool {
+        var t = templates[Int(slot)]
+        templates[Int(slot)].tokens = []  // keep the arrays uniquely referenced while editing
+        var changed = false
+        for k in 0..<lineIDs.count {
+            let a = t.tokens[k]
+            let b = lineIDs[k]
+            let lineIsWord = lineFlags[k].contains(.word)
+            switch t.variants[k] {
+            case .words(var values):
+                if lineIsWord {
+                    let id = internLineToken(k)
+                    if !values.contains(id) { values.append(id) }
+                    t.variants[k] = values.count > config.maxConstantVariants ? .parameter : .words(values)
+                } else {
+                    t.variants[k] = .parameter
+                }
+            case .constant where a != b:
+                if table.flags[Int(a)].contains(.word) && lineIsWord && config.maxConstantVariants >= 2 {
+                    t.variants[k] = .words([a, internLineToken(k)])
+                } else {
+                    t.variants[k] = .parameter
+                }
+            case .constant, .parameter:
+                break
+            }
+            if a != b {
+                let generalised = generalise(a, k)
+                if generalised != a {
+                    t.tokens[k] = generalised
+                    changed = true
+                }
+            }
+        }
+        t.count += 1
+        templates[Int(slot)] = t
+        return changed
+    }
+
+    private func lineToken(_ k: Int) -> ArraySlice<UInt8> {
+        tokenizer.bytes[tokenizer.starts[k]..<tokenizer.ends[k]]
+    }
+
+    private func internLineToken(_ k: Int) -> Int32 {
+        if lineIDs[k] >= 0 { return lineIDs[k] }
+        let id = lineToken(k).withUnsafeBufferPointer { table.intern($0, hash: lineHashes[k]) }
+        lineIDs[k] = id
+        return id
+    }
+
+    /// Template token `a` widened to cover message token `k`: where both split into the same
+    /// pieces, only differing pieces become `<*>`; otherwise the common prefix and suffix up
+    /// to punctuation are kept around one `<*>`.
+    private func generalise(_ a: Int32, _ k: Int) -> Int32 {
+        let x = Array(table.bytes(a))
+        let y = Array(lineToken(k))
+        merged.removeAll(keepingCapacity: true)
+        var raw: [UInt8] = []
+        if let pieceWise = Self.mergePieceWise(x, y) {
+            raw = pieceWise
+        } else {
+            var prefix = 0, lastDelimiter = 0
+            while prefix < min(x.count, y.count) && x[prefix] == y[prefix] {
+                prefix += 1
+                if ByteClass.tokenDelimiter[Int(x[prefix - 1])] { lastDelimiter = prefix }
+            }
+            var suffix = 0, suffixAtDelimiter = 0
+            while suffix < min(x.count, y.count) - lastDelimiter && x[x.count - 1 - suffix] == y[y.count - 1 - suffix] {
+                suffix += 1
+                if ByteClass.tokenDelimiter[Int(x[x.count - suffix])] { suffixAtDelimiter = suffix }
+            }
+            raw = Array(x[..<lastDelimiter]) + wildcardBytes + Array(x[(x.count - suffixAtDelimiter)...])
+        }
+        raw.withUnsafeBufferPointer { normalizer.normalize($0, appendingTo: &merged) }
+        return table.intern(merged)
+    }
+
+    /// `x` and `y` split at punctuation into the same number of pieces with the same
+    /// punctuation: the pieces where they differ as `<*>`. Nil when the shapes differ.
+    static func mergePieceWise(_ x: [UInt8], _ y: [UInt8]) -> [UInt8]? {
+        var out: [UInt8] = []
+        var i = 0, j = 0
+        while i < x.count || j < y.count {
+            guard i < x.count, j < y.count else { return nil }
+            let xd = ByteClass.tokenDelimiter[Int(x[i])], yd = ByteClass.tokenDelimiter[Int(y[j])]
+            if xd || yd {
+                guard xd && yd && x[i] == y[j] else { return nil }
+                out.append(x[i])
+                i += 1; j += 1
+                continue
+            }
+            var i2 = i, j2 = j
+            while i2 < x.count && !ByteClass.tokenDelimiter[Int(x[i2])] { i2 += 1 }
+            while j2 < y.count && !ByteClass.tokenDelimiter[Int(y[j2])] { j2 += 1 }
+            if x[i..<i2].elementsEqual(y[j..<j2]) { out.append(contentsOf: x[i..<i2]) } else { out.append(contentsOf: wildcardBytes) }
+            i = i2; j = j2
+        }
+        return out
+    }
+
+    private func create(leaf: UInt64) -> Int32 {
+        if templateCount >= config.maxTemplates, lruTail >= 0 { evict(lruTail) }
+        let tokens = (0..<lineIDs.count).map { internLineToken($0) }
+        let template = Template(id: nextID, tokens: tokens, variants: Array(repeating: .constant, count: tokens.count), count: 1, leaf: leaf)
+        nextID += 1
+        let slot: Int32
+        if let free = freeSlots.popLast() {
+            slot = free
+            templates[Int(slot)] = template
+        } else {
+            slot = Int32(templates.count)
+            templates.append(template)
+        }
+        slotOfID[template.id] = slot
+        leaves[leaf, default: []].append(slot)
+        linkAtHead(slot)
+        templateCount += 1
+        return slot
+    }
+
+    // MARK: events
+
+    /// Identifies which constant variant of its template the last message is (0: the
+    /// template has none).
+    private func variantKey(_ slot: Int32) -> UInt64 {
+        let t = templates[Int(slot)]
+        var h: UInt64 = 0
+        for (k, v) in t.variants.enumerated() {
+            guard case .words = v else { continue }
+            h = (h ^ (UInt64(k) << 32 | UInt64(UInt32(bitPattern: lineIDs[k])))) &* 0x100000001b3
+            h ^= h >> 29
+        }
+        return h == 0 && t.variants.contains(where: { if case .words = $0 { true } else { false } }) ? 1 : h
+    }
+
+    /// The last message's event template: its template with the constant variants it has.
+    public func lastEventTemplate() -> String {
+        guard lastSlot >= 0 else { return "" }
+        let t = templates[Int(lastSlot)]
+        var out: [UInt8] = []
+        for k in 0..<t.tokens.count {
+            if k > 0 { out.append(0x20) }
+            if case .words = t.variants[k] { out.append(contentsOf: lineToken(k)) } else { out.append(contentsOf: table.bytes(t.tokens[k])) }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The last message's parameters: the text under each template position that holds `<*>`.
+    public func lastParameters(of message: UnsafeBufferPointer<UInt8>) -> [String] {
+        guard lastSlot >= 0 else { return [] }
+        let t = templates[Int(lastSlot)]
+        var result: [String] = []
+        for k in 0..<t.tokens.count where table.bytes(t.tokens[k]).contains(0x2A) && Self.containsWildcard(table.bytes(t.tokens[k])) {
+            result.append(String(decoding: UnsafeBufferPointer(rebasing: message[tokenizer.rawRanges[k]]), as: UTF8.self))
+        }
+        return result
+    }
+
+    /// The last message's tokens as the miner saw them (parameters marked), to resolve its
+    /// event template later against the template's final state (`TemplateSnapshot.text`).
+    public func lastTokens() -> [[UInt8]] {
+        (0..<tokenizer.count).map { Array(lineToken($0)) }
+    }
+
+    static func containsWildcard(_ s: ArraySlice<UInt8>) -> Bool {
+        s.withUnsafeBufferPointer { p in (0..<p.count).contains { p.hasWildcard(at: $0) } }
+    }
+
+    /// The template's current state, or nil when there is no such template (any more).
+    public func snapshot(of templateID: UInt64) -> TemplateSnapshot? {
+        slotOfID[templateID].map { snapshot(slot: $0) }
+    }
+
+    public var allTemplates: [TemplateSnapshot] {
+        slotOfID.keys.sorted().map { snapshot(slot: slotOfID[$0]!) }
+    }
+
+    func snapshot(slot: Int32) -> TemplateSnapshot {
+        let t = templates[Int(slot)]
+        var constantVariants: [Bool] = []
+        for v in t.variants { if case .words = v { constantVariants.append(true) } else { constantVariants.append(false) } }
+        return TemplateSnapshot(id: t.id, tokens: t.tokens.map { Array(table.bytes($0)) }, keepsValue: constantVariants, count: t.count)
+    }
+
+    // MARK: least recently used
+
+    private func linkAtHead(_ slot: Int32) {
+        templates[Int(slot)].previous = -1
+        templates[Int(slot)].next = lruHead
+        if lruHead >= 0 { templates[Int(lruHead)].previous = slot }
+        lruHead = slot
+        if lruTail < 0 { lruTail = slot }
+    }
+
+    private func unlink(_ slot: Int32) {
+        let p = templates[Int(slot)].previous, n = templates[Int(slot)].next
+        if p >= 0 { templates[Int(p)].next = n } else { lruHead = n }
+        if n >= 0 { templates[Int(n)].previous = p } else { lruTail = p }
+    }
+
+    private func touch(_ slot: Int32) {
+        guard lruHead != slot else { return }
+        unlink(slot)
+        linkAtHead(slot)
+    }
+
+    private func evict(_ slot: Int32) {
+        onEvict?(snapshot(slot: slot))
+        unlink(slot)
+        let t = templates[Int(slot)]
+        if var siblings = leaves[t.leaf] {
+            siblings.removeAll { $0 == slot }
+            leaves[t.leaf] = siblings.isEmpty ? nil : siblings
+        }
+        slotOfID[t.id] = nil
+        templates[Int(slot)].tokens = []
+        templates[Int(slot)].variants = []
+        freeSlots.append(slot)
+        templateCount -= 1
+        if table.count > 4 * (templateCount + 1) * 16 && table.count > 65_536 { compactTokens() }
+    }
+
+    /// Drops interned tokens no template uses any more (after many evictions/generalisations).
+    func compactTokens() {
+        var live = [Bool](repeating: false, count: table.count)
+        for slot in slotOfID.values {
+            let t = templates[Int(slot)]
+            for id in t.tokens { live[Int(id)] = true }
+            for case .words(let values) in t.variants { for id in values { live[Int(id)] = true } }
+        }
+        let (compacted, remap) = table.compacted { live[Int($0)] }
+        table = compacted
+        for slot in slotOfID.values {
+            templates[Int(slot)].tokens = templates[Int(slot)].tokens.map { remap[Int($0)] }
+            templates[Int(slot)].variants = templates[Int(slot)].variants.map {
+                if case .words(let values) = $0 { return .words(values.map { remap[Int($0)] }) }
+                return $0
+            }
+        }
+    }
+}
+
+/// The outcome of mining one message.
+public struct LogMatch: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        /// The message started a new template.
+        case new
+        /// It joined a template and made it more general.
+        case generalized
+        /// It joined a template as it was.
+        case matched
+    }
+    /// Stable while the template generalises.
+    public var templateID: UInt64
+    /// Which constant variant of the template (0 when the template has none).
+    public var variant: UInt64
+    public var kind: Kind
+}
+
+/// A template as it stands, independent of the miner's internals.
+public struct TemplateSnapshot: Sendable, Equatable {
+    public var id: UInt64
+    public var tokens: [[UInt8]]
+    /// Positions that keep the message's word (a constant variant).
+    public var keepsValue: [Bool]
+    public var count: Int
+
+    public var text: String { String(decoding: Array(tokens.joined(separator: [0x20])), as: UTF8.self) }
+
+    /// The event template of a message with `messageTokens` (from `TemplateMiner.lastTokens`).
+    public func text(messageTokens: [[UInt8]]) -> String {
+        var parts = tokens
+        for k in 0..<parts.count where keepsValue[k] && k < messageTokens.count { parts[k] = messageTokens[k] }
+        return String(decoding: Array(parts.joined(separator: [0x20])), as: UTF8.self)
+    }
+}
+
+public struct TemplateMinerError: Error, CustomStringConvertible {
+    public var description: String
+}

@@ -1,0 +1,105 @@
+import Foundation
+
+/// Interns template tokens: each distinct byte string gets a small integer id, so templates
+/// compare tokens as integers. Message tokens are only looked up, never added, so parameters
+/// streaming past do not grow it; templates add theirs. Open addressing over one byte arena.
+struct TokenTable {
+    struct Flags: OptionSet {
+        let rawValue: UInt8
+        /// Exactly `<*>`.
+        static let wildcard = Flags(rawValue: 1)
+        /// Letters only: a value the miner may keep as a constant variant.
+        static let word = Flags(rawValue: 2)
+        /// Two letters in a row and no parameter: may key the parse tree.
+        static let keyword = Flags(rawValue: 4)
+    }
+
+    private(set) var arena: [UInt8] = []
+    private(set) var offsets: [Int] = [0]
+    private(set) var hashes: [UInt64] = []
+    private(set) var flags: [Flags] = []
+    private var slots: [Int32] = Array(repeating: -1, count: 1024)
+
+    var count: Int { hashes.count }
+
+    static func hash(_ s: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var h: UInt64 = 0xcbf29ce484222325  // FNV-1a, then a final mix
+        for b in s { h = (h ^ UInt64(b)) &* 0x100000001b3 }
+        h ^= h >> 29
+        h = h &* 0xbf58476d1ce4e5b9
+        return h ^ (h >> 32)
+    }
+
+    static func flags(of s: UnsafeBufferPointer<UInt8>) -> Flags {
+        var f: Flags = []
+        if s.count == 3 && s.hasWildcard(at: 0) { f.insert(.wildcard) }
+        var letters = 0, run = 0, bestRun = 0, wildcard = false
+        for (i, c) in s.enumerated() {
+            if ByteClass.isLetter(c) { letters += 1; run += 1; bestRun = max(bestRun, run) } else { run = 0 }
+            if c == 0x3C && s.hasWildcard(at: i) { wildcard = true }
+        }
+        if letters == s.count && letters > 0 { f.insert(.word) }
+        if bestRun >= 2 && !wildcard { f.insert(.keyword) }
+        return f
+    }
+
+    func bytes(_ id: Int32) -> ArraySlice<UInt8> { arena[offsets[Int(id)]..<offsets[Int(id) + 1]] }
+
+    func id(of s: UnsafeBufferPointer<UInt8>, hash h: UInt64) -> Int32? {
+        let mask = slots.count - 1
+        var i = Int(truncatingIfNeeded: h) & mask
+        while true {
+            let id = slots[i]
+            if id < 0 { return nil }
+            if hashes[Int(id)] == h && equals(id, s) { return id }
+            i = (i + 1) & mask
+        }
+    }
+
+    private func equals(_ id: Int32, _ s: UnsafeBufferPointer<UInt8>) -> Bool {
+        let lo = offsets[Int(id)], hi = offsets[Int(id) + 1]
+        guard hi - lo == s.count else { return false }
+        return arena.withUnsafeBufferPointer { a in
+            s.count == 0 || memcmp(a.baseAddress! + lo, s.baseAddress!, s.count) == 0
+        }
+    }
+
+    mutating func intern(_ s: UnsafeBufferPointer<UInt8>, hash h: UInt64) -> Int32 {
+        if let id = id(of: s, hash: h) { return id }
+        if (hashes.count + 1) * 2 > slots.count { grow() }
+        let id = Int32(hashes.count)
+        arena.append(contentsOf: s)
+        offsets.append(arena.count)
+        hashes.append(h)
+        flags.append(Self.flags(of: s))
+        place(id)
+        return id
+    }
+
+    mutating func intern(_ s: [UInt8]) -> Int32 {
+        s.withUnsafeBufferPointer { intern($0, hash: Self.hash($0)) }
+    }
+
+    private mutating func place(_ id: Int32) {
+        let mask = slots.count - 1
+        var i = Int(truncatingIfNeeded: hashes[Int(id)]) & mask
+        while slots[i] >= 0 { i = (i + 1) & mask }
+        slots[i] = id
+    }
+
+    private mutating func grow() {
+        slots = Array(repeating: -1, count: slots.count * 2)
+        for id in 0..<hashes.count { place(Int32(id)) }
+    }
+
+    /// A table of only the tokens `keep` says are live, and each old id's new id (-1: dropped).
+    func compacted(keeping keep: (Int32) -> Bool) -> (TokenTable, [Int32]) {
+        var table = TokenTable()
+        var remap = [Int32](repeating: -1, count: count)
+        for id in 0..<count where keep(Int32(id)) {
+            let b = Array(bytes(Int32(id)))
+            remap[id] = b.withUnsafeBufferPointer { table.intern($0, hash: hashes[id]) }
+        }
+        return (table, remap)
+    }
+}
