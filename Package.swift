@@ -77,7 +77,7 @@ let package = Package(
         .target(name: "VigilTestSupport", path: "Tests/VigilTestSupport"),
         .testTarget(name: "StreamTests", dependencies: ["Stream", "VigilTestSupport"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "OTLPProto", "CRdKafka", "VigilTestSupport"]),
-        .testTarget(name: "DetectorsTests", dependencies: ["Detectors"]),
+        .testTarget(name: "DetectorsTests", dependencies: ["Detectors", "Stream", "VigilTestSupport"]),
         .testTarget(name: "RCATests", dependencies: ["RCA"]),
         .testTarget(name: "RemediateTests", dependencies: ["Remediate"]),
     ],

@@ -79,7 +79,16 @@ struct LogTokenizer {
 
     private mutating func appendToken(_ message: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) {
         let token = UnsafeBufferPointer(rebasing: message[range])
-        let masked = touchesMask(range)
+        let masked = !maskRanges.isEmpty && touchesMask(range)
+        // Most tokens are words: with no digit, no slash and no mask on them, no rule applies.
+        if !masked && !Self.mayHoldParameter(token) {
+            starts.append(bytes.count)
+            bytes.append(contentsOf: token)
+            ends.append(bytes.count)
+            rawRanges.append(range)
+            fromMask.append(false)
+            return
+        }
         pieces.removeAll(keepingCapacity: true)
         if Recognizers.isNumber(token) {
             pieces.append(contentsOf: wildcardBytes)
@@ -107,6 +116,13 @@ struct LogTokenizer {
         ends.append(bytes.count)
         rawRanges.append(rawRange)
         fromMask.append(masked || rawRange != range)
+    }
+
+    /// Whether any parameter rule could apply: every one needs a digit, a slash or `<*>`.
+    @inline(__always)
+    private static func mayHoldParameter(_ token: UnsafeBufferPointer<UInt8>) -> Bool {
+        for c in token where ByteClass.isDigit(c) || c == UInt8(ascii: "/") || c == UInt8(ascii: "<") { return true }
+        return false
     }
 
     private static func onlyWildcardsAndDelimiters(_ s: [UInt8]) -> Bool {

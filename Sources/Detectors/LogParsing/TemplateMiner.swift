@@ -24,7 +24,7 @@ public final class TemplateMiner {
     /// Least recently matched at `lruTail`; -1 when empty.
     var lruHead: Int32 = -1
     var lruTail: Int32 = -1
-    public private(set) var templateCount = 0
+    public internal(set) var templateCount = 0
 
     /// Called with a template just before it is evicted.
     public var onEvict: ((TemplateSnapshot) -> Void)?
@@ -117,18 +117,24 @@ public final class TemplateMiner {
         var best: Int32 = -1
         var bestEqual = -1, bestParameters = -1
         for slot in candidates {
-            let t = templates[Int(slot)]
-            guard t.tokens.count == n else { continue }  // a leaf-key collision
             var equal = 0, parameters = 0, wordDifferences = 0
-            for k in 0..<n {
-                let a = t.tokens[k], b = lineIDs[k]
-                let aFlags = table.flags[Int(a)]
-                if aFlags.contains(.wildcard) { parameters += 1 }
-                if a == b {
-                    if !aFlags.contains(.wildcard) { equal += 1 }
-                } else if aFlags.contains(.word) && lineFlags[k].contains(.word) {
-                    wordDifferences += 1
+            let sameLength = templates.withUnsafeBufferPointer { all in all[Int(slot)].tokens.count == n }
+            guard sameLength else { continue }  // a leaf-key collision
+            templates.withUnsafeBufferPointer { all in
+              all[Int(slot)].tokens.withUnsafeBufferPointer { tokens in
+                table.flags.withUnsafeBufferPointer { flags in
+                  for k in 0..<n {
+                    let a = tokens[k], b = lineIDs[k]
+                    let aFlags = flags[Int(a)]
+                    if aFlags.contains(.wildcard) { parameters += 1 }
+                    if a == b {
+                        if !aFlags.contains(.wildcard) { equal += 1 }
+                    } else if aFlags.contains(.word) && lineFlags[k].contains(.word) {
+                        wordDifferences += 1
+                    }
+                  }
                 }
+              }
             }
             if wordDifferences >= 2 { continue }
             if equal > bestEqual || (equal == bestEqual && parameters > bestParameters) {
@@ -169,7 +175,8 @@ public final class TemplateMiner {
             case .constant, .parameter:
                 break
             }
-            if a != b {
+            // `<*>` covers anything; otherwise widen (often to the same token: `user=<*>`).
+            if a != b && !table.flags[Int(a)].contains(.wildcard) {
                 let generalised = generalise(a, k)
                 if generalised != a {
                     t.tokens[k] = generalised
@@ -265,17 +272,17 @@ public final class TemplateMiner {
 
     // MARK: events
 
-    /// Identifies which constant variant of its template the last message is (0: the
-    /// template has none).
+    /// Identifies the last message's event within its template: the same for messages with
+    /// the same words where the template keeps words (`VM Started` vs `VM Paused`).
     private func variantKey(_ slot: Int32) -> UInt64 {
-        let t = templates[Int(slot)]
-        var h: UInt64 = 0
-        for (k, v) in t.variants.enumerated() {
-            guard case .words = v else { continue }
-            h = (h ^ (UInt64(k) << 32 | UInt64(UInt32(bitPattern: lineIDs[k])))) &* 0x100000001b3
-            h ^= h >> 29
+        var h: UInt64 = 0xcbf29ce484222325
+        templates.withUnsafeBufferPointer { all in
+            for (k, v) in all[Int(slot)].variants.enumerated() where v != .parameter {
+                h = (h ^ lineHashes[k] ^ UInt64(k)) &* 0x100000001b3
+                h ^= h >> 29
+            }
         }
-        return h == 0 && t.variants.contains(where: { if case .words = $0 { true } else { false } }) ? 1 : h
+        return h
     }
 
     /// The last message's event template: its template with the constant variants it has.
@@ -397,7 +404,8 @@ public struct LogMatch: Sendable, Equatable {
     }
     /// Stable while the template generalises.
     public var templateID: UInt64
-    /// Which constant variant of the template (0 when the template has none).
+    /// Which event of the template: equal for messages with the same words at the positions
+    /// the template keeps (see `TemplateMinerConfig.maxConstantVariants`).
     public var variant: UInt64
     public var kind: Kind
 }

@@ -61,11 +61,11 @@ func loghubBenchmark(quick: Bool) throws -> Figures {
         print("\n\(title)")
         print("dataset        GA     PA     FGA    lines/s")
         for (name, s, rate) in rows {
-            print(String(format: "%-12@ %6.3f %6.3f %6.3f %10.0f", name as NSString, s.groupingAccuracy, s.parsingAccuracy, s.f1GroupingAccuracy, rate))
+            print(name.padding(toLength: 12, withPad: " ", startingAt: 0) + String(format: " %6.3f %6.3f %6.3f %10.0f", s.groupingAccuracy, s.parsingAccuracy, s.f1GroupingAccuracy, rate))
         }
         let n = Double(rows.count)
         let avg = (rows.map(\.1.groupingAccuracy).reduce(0, +) / n, rows.map(\.1.parsingAccuracy).reduce(0, +) / n, rows.map(\.1.f1GroupingAccuracy).reduce(0, +) / n)
-        print(String(format: "%-12@ %6.3f %6.3f %6.3f", "average" as NSString, avg.0, avg.1, avg.2))
+        print("average     " + String(format: " %6.3f %6.3f %6.3f", avg.0, avg.1, avg.2))
         return avg
     }
     let v = printTable("Vigil (corrected ground truth; masking included; median of \(repeats) passes)", vigilRows)
@@ -167,17 +167,9 @@ struct LoghubDataset {
 
     /// Each line's final event template (as Loghub's tools report it: after all lines).
     func vigilTemplates() throws -> [String] {
-        let miner = try TemplateMiner(config: config)
-        var evicted: [UInt64: TemplateSnapshot] = [:]
-        miner.onEvict = { evicted[$0.id] = $0 }
-        var assigned: [(UInt64, [[UInt8]])] = []
-        for c in contents {
-            let match = c.withUnsafeBufferPointer { miner.add($0) }
-            assigned.append((match.templateID, miner.lastTokens()))
-        }
-        return assigned.map { id, tokens in
-            (miner.snapshot(of: id) ?? evicted[id])?.text(messageTokens: tokens) ?? ""
-        }
+        let parse = TemplateAssignments(miner: try TemplateMiner(config: config))
+        for c in contents { c.withUnsafeBufferPointer { _ = parse.add($0) } }
+        return parse.resolve()
     }
 
     /// Seconds to mine every content (masking included), optionally also matching the header.
