@@ -23,9 +23,13 @@ struct BrokerCommand: ParsableCommand {
     @Option(help: "Also write the bootstrap servers to this file (for scripts).")
     var bootstrapFile: String?
 
+    @Option(help: "Fault injection: every broker answers after this many milliseconds (a slow or distant cluster).")
+    var rttMs = 0
+
     func validate() throws {
         guard (1...16).contains(brokers) else { throw ValidationError("--brokers must be within 1...16, got \(brokers)") }
         for t in topics { _ = try Self.parseTopic(t) }
+        guard (0...60_000).contains(rttMs) else { throw ValidationError("--rtt-ms must be within 0...60000, got \(rttMs)") }
     }
 
     static func parseTopic(_ spec: String) throws -> (String, Int) {
@@ -50,6 +54,9 @@ struct BrokerCommand: ParsableCommand {
             let (name, partitions) = try Self.parseTopic(spec)
             guard created.insert(name).inserted else { continue }  // the first mention wins
             try cluster.createTopic(name, partitions: partitions, replicationFactor: min(3, brokers))
+        }
+        if rttMs > 0 {
+            for broker in 1...brokers { cluster.setRoundTripTime(broker: Int32(broker), milliseconds: Int32(rttMs)) }
         }
         if let bootstrapFile {
             try (cluster.bootstrapServers + "\n").write(toFile: bootstrapFile, atomically: true, encoding: .utf8)

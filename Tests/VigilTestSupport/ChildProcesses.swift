@@ -54,10 +54,10 @@ public enum ChildProcesses {
         return String(decoding: data, as: UTF8.self)
     }
 
-    /// A `vigil broker` with these topics (NAME:PARTITIONS); its bootstrap servers.
-    public static func startBroker(topics: [String], work: String) throws -> (Process, String) {
+    /// A `vigil broker` with these topics (NAME:PARTITIONS) and other options; its bootstrap servers.
+    public static func startBroker(topics: [String], work: String, options: [String] = []) throws -> (Process, String) {
         let file = work + "/bootstrap-\(UUID())"
-        let p = try startVigil(["broker"] + topics.flatMap { ["--topic", $0] } + ["--bootstrap-file", file], log: work + "/broker.log")
+        let p = try startVigil(["broker"] + topics.flatMap { ["--topic", $0] } + options + ["--bootstrap-file", file], log: work + "/broker.log")
         for _ in 0..<200 {
             if let s = try? String(contentsOfFile: file, encoding: .utf8), !s.isEmpty {
                 return (p, s.trimmingCharacters(in: .whitespacesAndNewlines))

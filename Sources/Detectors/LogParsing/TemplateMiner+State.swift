@@ -1,15 +1,15 @@
 import Foundation
 import Stream
 
-/// The miner's whole state in a checkpoint: its configuration, the interned tokens, and every
-/// template in least-recently-used order, so a restored miner continues exactly where this one
-/// stood (same ids, same eviction order, same matches).
-extension TemplateMiner {
+/// Templates in a checkpoint: the interned tokens and every template in least-recently-used
+/// order, with the leaves in their own order (ties between equally similar templates go to
+/// the first), so that a restored store continues exactly where this one stood: same ids,
+/// same eviction order, same matches.
+extension TemplateStore: StateCodable {
     private static let formatVersion: UInt8 = 1
 
-    public func encodeState(to w: inout StateWriter) {
+    public func encode(to w: inout StateWriter) {
         w.write(Self.formatVersion)
-        w.write(String(decoding: try! JSONEncoder().encode(config), as: UTF8.self))
         w.writeVarint(table.count)
         for id in 0..<table.count { w.write(bytes: table.bytes(Int32(id))) }
         w.writeVarint64(nextID)
@@ -34,7 +34,6 @@ extension TemplateMiner {
             }
             slot = t.previous
         }
-        // Leaves in their own order: ties between equally similar templates go to the first.
         w.writeVarint(leaves.count)
         for (leaf, slots) in leaves.sorted(by: { $0.key < $1.key }) {
             w.write(leaf)
@@ -43,22 +42,21 @@ extension TemplateMiner {
         }
     }
 
-    public static func decodeState(from r: inout StateReader) throws -> TemplateMiner {
+    public static func decode(from r: inout StateReader) throws -> TemplateStore {
         let version: UInt8 = try r.read()
-        guard version == formatVersion else { throw StateDecodingError("template miner state version \(version), this build reads \(formatVersion)") }
-        let config = try JSONDecoder().decode(TemplateMinerConfig.self, from: Data(try r.readString().utf8))
-        let miner = try TemplateMiner(config: config)
+        guard version == formatVersion else { throw StateDecodingError("template store version \(version), this build reads \(formatVersion)") }
+        var store = TemplateStore()
         let tokenCount = try r.readVarint()
         for _ in 0..<tokenCount {
-            _ = Array(try r.readBytes()).withUnsafeBufferPointer { miner.table.intern($0, hash: TokenTable.hash($0)) }
+            _ = Array(try r.readBytes()).withUnsafeBufferPointer { store.table.intern($0, hash: TokenTable.hash($0)) }
         }
-        guard miner.table.count == tokenCount else { throw StateDecodingError("template miner state repeats a token") }
+        guard store.table.count == tokenCount else { throw StateDecodingError("template store repeats a token") }
         func token() throws -> Int32 {
             let id = try r.readVarint()
             guard id < tokenCount else { throw StateDecodingError("template token \(id) of \(tokenCount)") }
             return Int32(id)
         }
-        miner.nextID = try r.readVarint64()
+        store.nextID = try r.readVarint64()
         let count = try r.readVarint()
         for _ in 0..<count {
             let id = try r.readVarint64()
@@ -75,21 +73,21 @@ extension TemplateMiner {
                 case let kind: throw StateDecodingError("template position kind \(kind)")
                 }
             }
-            miner.restore(Template(id: id, tokens: tokens, variants: variants, count: uses, leaf: leaf))
+            store.appendMostRecent(Template(id: id, tokens: tokens, variants: variants, count: uses, leaf: leaf))
         }
         for _ in 0..<(try r.readVarint()) {
             let leaf: UInt64 = try r.read()
-            miner.leaves[leaf] = try (0..<r.readVarint()).map { _ in
+            store.leaves[leaf] = try (0..<r.readVarint()).map { _ in
                 let id = try r.readVarint64()
-                guard let slot = miner.slotOfID[id] else { throw StateDecodingError("leaf names unknown template \(id)") }
+                guard let slot = store.slotOfID[id] else { throw StateDecodingError("leaf names unknown template \(id)") }
                 return slot
             }
         }
-        return miner
+        return store
     }
 
     /// Appends a decoded template as the most recently used (templates arrive oldest first).
-    private func restore(_ template: Template) {
+    private mutating func appendMostRecent(_ template: Template) {
         let slot = Int32(templates.count)
         templates.append(template)
         slotOfID[template.id] = slot
@@ -99,5 +97,29 @@ extension TemplateMiner {
         lruHead = slot
         if lruTail < 0 { lruTail = slot }
         templateCount += 1
+    }
+}
+
+extension TemplateMiner {
+    /// The miner's configuration and templates, for a miner used on its own (the CLI, tests);
+    /// a keyed operator checkpoints only the `TemplateStore` of each key.
+    public func encodeState(to w: inout StateWriter) {
+        w.write(String(decoding: try! JSONEncoder().encode(config), as: UTF8.self))
+        store.encode(to: &w)
+    }
+
+    public static func decodeState(from r: inout StateReader) throws -> TemplateMiner {
+        let config = try JSONDecoder().decode(TemplateMinerConfig.self, from: Data(try r.readString().utf8))
+        let miner = try TemplateMiner(config: config)
+        miner.store = try TemplateStore.decode(from: &r)
+        return miner
+    }
+
+    /// Runs `body` with this miner working on `store` (a key's templates, say) instead of its
+    /// own; the store comes back updated. Swaps, so nothing is copied.
+    public func withStore<R>(_ store: inout TemplateStore, _ body: (TemplateMiner) throws -> R) rethrows -> R {
+        swap(&self.store, &store)
+        defer { swap(&self.store, &store) }
+        return try body(self)
     }
 }

@@ -15,16 +15,10 @@ public final class TemplateMiner {
     public let config: TemplateMinerConfig
 
     var tokenizer: LogTokenizer
-    var table = TokenTable()
-    var templates: [Template] = []
-    var freeSlots: [Int32] = []
-    var slotOfID: [UInt64: Int32] = [:]
-    var leaves: [UInt64: [Int32]] = [:]
-    var nextID: UInt64 = 1
-    /// Least recently matched at `lruTail`; -1 when empty.
-    var lruHead: Int32 = -1
-    var lruTail: Int32 = -1
-    public internal(set) var templateCount = 0
+    /// Every template; a value, so that a keyed operator can keep one per key in its state
+    /// (`withStore`) and checkpoints copy it consistently.
+    public internal(set) var store = TemplateStore()
+    public var templateCount: Int { store.templateCount }
 
     /// Called with a template just before it is evicted.
     public var onEvict: ((TemplateSnapshot) -> Void)?
@@ -36,23 +30,6 @@ public final class TemplateMiner {
     private var lastSlot: Int32 = -1
     private var merged: [UInt8] = []
     private var normalizer = TemplateNormalizer()
-
-    struct Template {
-        var id: UInt64
-        var tokens: [Int32]
-        var variants: [Variants]
-        var count: Int
-        var leaf: UInt64
-        var previous: Int32 = -1
-        var next: Int32 = -1
-    }
-
-    /// What a template position has seen: one value, a few words, or anything.
-    enum Variants: Equatable {
-        case constant
-        case words([Int32])
-        case parameter
-    }
 
     public init(config: TemplateMinerConfig = TemplateMinerConfig()) throws {
         if let problem = config.problem { throw TemplateMinerError(description: problem) }
@@ -75,9 +52,9 @@ public final class TemplateMiner {
                 let token = UnsafeBufferPointer(rebasing: all[tokenizer.starts[k]..<tokenizer.ends[k]])
                 let h = TokenTable.hash(token)
                 lineHashes.append(h)
-                if let id = table.id(of: token, hash: h) {
+                if let id = store.table.id(of: token, hash: h) {
                     lineIDs.append(id)
-                    lineFlags.append(table.flags[Int(id)])
+                    lineFlags.append(store.table.flags[Int(id)])
                 } else {
                     lineIDs.append(-1)
                     lineFlags.append(TokenTable.flags(of: token))
@@ -89,11 +66,11 @@ public final class TemplateMiner {
             let changed = join(slot)
             touch(slot)
             lastSlot = slot
-            return LogMatch(templateID: templates[Int(slot)].id, variant: variantKey(slot), kind: changed ? .generalized : .matched)
+            return LogMatch(templateID: store.templates[Int(slot)].id, variant: variantKey(slot), kind: changed ? .generalized : .matched)
         }
         let slot = create(leaf: leaf)
         lastSlot = slot
-        return LogMatch(templateID: templates[Int(slot)].id, variant: variantKey(slot), kind: .new)
+        return LogMatch(templateID: store.templates[Int(slot)].id, variant: variantKey(slot), kind: .new)
     }
 
     public func add(_ message: String) -> LogMatch {
@@ -112,17 +89,17 @@ public final class TemplateMiner {
     }
 
     private func bestTemplate(in leaf: UInt64) -> Int32? {
-        guard let candidates = leaves[leaf] else { return nil }
+        guard let candidates = store.leaves[leaf] else { return nil }
         let n = lineIDs.count
         var best: Int32 = -1
         var bestEqual = -1, bestParameters = -1
         for slot in candidates {
             var equal = 0, parameters = 0, wordDifferences = 0
-            let sameLength = templates.withUnsafeBufferPointer { all in all[Int(slot)].tokens.count == n }
+            let sameLength = store.templates.withUnsafeBufferPointer { all in all[Int(slot)].tokens.count == n }
             guard sameLength else { continue }  // a leaf-key collision
-            templates.withUnsafeBufferPointer { all in
+            store.templates.withUnsafeBufferPointer { all in
               all[Int(slot)].tokens.withUnsafeBufferPointer { tokens in
-                table.flags.withUnsafeBufferPointer { flags in
+                store.table.flags.withUnsafeBufferPointer { flags in
                   for k in 0..<n {
                     let a = tokens[k], b = lineIDs[k]
                     let aFlags = flags[Int(a)]
@@ -150,8 +127,8 @@ public final class TemplateMiner {
 
     /// Folds the last message into template `slot`; true when the template text changed.
     private func join(_ slot: Int32) -> Bool {
-        var t = templates[Int(slot)]
-        templates[Int(slot)].tokens = []  // keep the arrays uniquely referenced while editing
+        var t = store.templates[Int(slot)]
+        store.templates[Int(slot)].tokens = []  // keep the arrays uniquely referenced while editing
         var changed = false
         for k in 0..<lineIDs.count {
             let a = t.tokens[k]
@@ -167,7 +144,7 @@ public final class TemplateMiner {
                     t.variants[k] = .parameter
                 }
             case .constant where a != b:
-                if table.flags[Int(a)].contains(.word) && lineIsWord && config.maxConstantVariants >= 2 {
+                if store.table.flags[Int(a)].contains(.word) && lineIsWord && config.maxConstantVariants >= 2 {
                     t.variants[k] = .words([a, internLineToken(k)])
                 } else {
                     t.variants[k] = .parameter
@@ -176,7 +153,7 @@ public final class TemplateMiner {
                 break
             }
             // `<*>` covers anything; otherwise widen (often to the same token: `user=<*>`).
-            if a != b && !table.flags[Int(a)].contains(.wildcard) {
+            if a != b && !store.table.flags[Int(a)].contains(.wildcard) {
                 let generalised = generalise(a, k)
                 if generalised != a {
                     t.tokens[k] = generalised
@@ -185,7 +162,7 @@ public final class TemplateMiner {
             }
         }
         t.count += 1
-        templates[Int(slot)] = t
+        store.templates[Int(slot)] = t
         return changed
     }
 
@@ -195,7 +172,7 @@ public final class TemplateMiner {
 
     private func internLineToken(_ k: Int) -> Int32 {
         if lineIDs[k] >= 0 { return lineIDs[k] }
-        let id = lineToken(k).withUnsafeBufferPointer { table.intern($0, hash: lineHashes[k]) }
+        let id = lineToken(k).withUnsafeBufferPointer { store.table.intern($0, hash: lineHashes[k]) }
         lineIDs[k] = id
         return id
     }
@@ -204,7 +181,7 @@ public final class TemplateMiner {
     /// pieces, only differing pieces become `<*>`; otherwise the common prefix and suffix up
     /// to punctuation are kept around one `<*>`.
     private func generalise(_ a: Int32, _ k: Int) -> Int32 {
-        let x = Array(table.bytes(a))
+        let x = Array(store.table.bytes(a))
         let y = Array(lineToken(k))
         merged.removeAll(keepingCapacity: true)
         var raw: [UInt8] = []
@@ -224,7 +201,7 @@ public final class TemplateMiner {
             raw = Array(x[..<lastDelimiter]) + wildcardBytes + Array(x[(x.count - suffixAtDelimiter)...])
         }
         raw.withUnsafeBufferPointer { normalizer.normalize($0, appendingTo: &merged) }
-        return table.intern(merged)
+        return store.table.intern(merged)
     }
 
     /// `x` and `y` split at punctuation into the same number of pieces with the same
@@ -251,22 +228,22 @@ public final class TemplateMiner {
     }
 
     private func create(leaf: UInt64) -> Int32 {
-        if templateCount >= config.maxTemplates, lruTail >= 0 { evict(lruTail) }
+        if store.templateCount >= config.maxTemplates, store.lruTail >= 0 { evict(store.lruTail) }
         let tokens = (0..<lineIDs.count).map { internLineToken($0) }
-        let template = Template(id: nextID, tokens: tokens, variants: Array(repeating: .constant, count: tokens.count), count: 1, leaf: leaf)
-        nextID += 1
+        let template = TemplateStore.Template(id: store.nextID, tokens: tokens, variants: Array(repeating: .constant, count: tokens.count), count: 1, leaf: leaf)
+        store.nextID += 1
         let slot: Int32
-        if let free = freeSlots.popLast() {
+        if let free = store.freeSlots.popLast() {
             slot = free
-            templates[Int(slot)] = template
+            store.templates[Int(slot)] = template
         } else {
-            slot = Int32(templates.count)
-            templates.append(template)
+            slot = Int32(store.templates.count)
+            store.templates.append(template)
         }
-        slotOfID[template.id] = slot
-        leaves[leaf, default: []].append(slot)
+        store.slotOfID[template.id] = slot
+        store.leaves[leaf, default: []].append(slot)
         linkAtHead(slot)
-        templateCount += 1
+        store.templateCount += 1
         return slot
     }
 
@@ -276,7 +253,7 @@ public final class TemplateMiner {
     /// the same words where the template keeps words (`VM Started` vs `VM Paused`).
     private func variantKey(_ slot: Int32) -> UInt64 {
         var h: UInt64 = 0xcbf29ce484222325
-        templates.withUnsafeBufferPointer { all in
+        store.templates.withUnsafeBufferPointer { all in
             for (k, v) in all[Int(slot)].variants.enumerated() where v != .parameter {
                 h = (h ^ lineHashes[k] ^ UInt64(k)) &* 0x100000001b3
                 h ^= h >> 29
@@ -288,11 +265,11 @@ public final class TemplateMiner {
     /// The last message's event template: its template with the constant variants it has.
     public func lastEventTemplate() -> String {
         guard lastSlot >= 0 else { return "" }
-        let t = templates[Int(lastSlot)]
+        let t = store.templates[Int(lastSlot)]
         var out: [UInt8] = []
         for k in 0..<t.tokens.count {
             if k > 0 { out.append(0x20) }
-            if case .words = t.variants[k] { out.append(contentsOf: lineToken(k)) } else { out.append(contentsOf: table.bytes(t.tokens[k])) }
+            if case .words = t.variants[k] { out.append(contentsOf: lineToken(k)) } else { out.append(contentsOf: store.table.bytes(t.tokens[k])) }
         }
         return String(decoding: out, as: UTF8.self)
     }
@@ -300,9 +277,9 @@ public final class TemplateMiner {
     /// The last message's parameters: the text under each template position that holds `<*>`.
     public func lastParameters(of message: UnsafeBufferPointer<UInt8>) -> [String] {
         guard lastSlot >= 0 else { return [] }
-        let t = templates[Int(lastSlot)]
+        let t = store.templates[Int(lastSlot)]
         var result: [String] = []
-        for k in 0..<t.tokens.count where table.bytes(t.tokens[k]).contains(0x2A) && Self.containsWildcard(table.bytes(t.tokens[k])) {
+        for k in 0..<t.tokens.count where store.table.bytes(t.tokens[k]).contains(0x2A) && Self.containsWildcard(store.table.bytes(t.tokens[k])) {
             result.append(String(decoding: UnsafeBufferPointer(rebasing: message[tokenizer.rawRanges[k]]), as: UTF8.self))
         }
         return result
@@ -320,38 +297,38 @@ public final class TemplateMiner {
 
     /// The template's current state, or nil when there is no such template (any more).
     public func snapshot(of templateID: UInt64) -> TemplateSnapshot? {
-        slotOfID[templateID].map { snapshot(slot: $0) }
+        store.slotOfID[templateID].map { snapshot(slot: $0) }
     }
 
     public var allTemplates: [TemplateSnapshot] {
-        slotOfID.keys.sorted().map { snapshot(slot: slotOfID[$0]!) }
+        store.slotOfID.keys.sorted().map { snapshot(slot: store.slotOfID[$0]!) }
     }
 
     func snapshot(slot: Int32) -> TemplateSnapshot {
-        let t = templates[Int(slot)]
+        let t = store.templates[Int(slot)]
         var constantVariants: [Bool] = []
         for v in t.variants { if case .words = v { constantVariants.append(true) } else { constantVariants.append(false) } }
-        return TemplateSnapshot(id: t.id, tokens: t.tokens.map { Array(table.bytes($0)) }, keepsValue: constantVariants, count: t.count)
+        return TemplateSnapshot(id: t.id, tokens: t.tokens.map { Array(store.table.bytes($0)) }, keepsValue: constantVariants, count: t.count)
     }
 
     // MARK: least recently used
 
     private func linkAtHead(_ slot: Int32) {
-        templates[Int(slot)].previous = -1
-        templates[Int(slot)].next = lruHead
-        if lruHead >= 0 { templates[Int(lruHead)].previous = slot }
-        lruHead = slot
-        if lruTail < 0 { lruTail = slot }
+        store.templates[Int(slot)].previous = -1
+        store.templates[Int(slot)].next = store.lruHead
+        if store.lruHead >= 0 { store.templates[Int(store.lruHead)].previous = slot }
+        store.lruHead = slot
+        if store.lruTail < 0 { store.lruTail = slot }
     }
 
     private func unlink(_ slot: Int32) {
-        let p = templates[Int(slot)].previous, n = templates[Int(slot)].next
-        if p >= 0 { templates[Int(p)].next = n } else { lruHead = n }
-        if n >= 0 { templates[Int(n)].previous = p } else { lruTail = p }
+        let p = store.templates[Int(slot)].previous, n = store.templates[Int(slot)].next
+        if p >= 0 { store.templates[Int(p)].next = n } else { store.lruHead = n }
+        if n >= 0 { store.templates[Int(n)].previous = p } else { store.lruTail = p }
     }
 
     private func touch(_ slot: Int32) {
-        guard lruHead != slot else { return }
+        guard store.lruHead != slot else { return }
         unlink(slot)
         linkAtHead(slot)
     }
@@ -359,32 +336,32 @@ public final class TemplateMiner {
     private func evict(_ slot: Int32) {
         onEvict?(snapshot(slot: slot))
         unlink(slot)
-        let t = templates[Int(slot)]
-        if var siblings = leaves[t.leaf] {
+        let t = store.templates[Int(slot)]
+        if var siblings = store.leaves[t.leaf] {
             siblings.removeAll { $0 == slot }
-            leaves[t.leaf] = siblings.isEmpty ? nil : siblings
+            store.leaves[t.leaf] = siblings.isEmpty ? nil : siblings
         }
-        slotOfID[t.id] = nil
-        templates[Int(slot)].tokens = []
-        templates[Int(slot)].variants = []
-        freeSlots.append(slot)
-        templateCount -= 1
-        if table.count > 4 * (templateCount + 1) * 16 && table.count > 65_536 { compactTokens() }
+        store.slotOfID[t.id] = nil
+        store.templates[Int(slot)].tokens = []
+        store.templates[Int(slot)].variants = []
+        store.freeSlots.append(slot)
+        store.templateCount -= 1
+        if store.table.count > 4 * (store.templateCount + 1) * 16 && store.table.count > 65_536 { compactTokens() }
     }
 
     /// Drops interned tokens no template uses any more (after many evictions/generalisations).
     func compactTokens() {
-        var live = [Bool](repeating: false, count: table.count)
-        for slot in slotOfID.values {
-            let t = templates[Int(slot)]
+        var live = [Bool](repeating: false, count: store.table.count)
+        for slot in store.slotOfID.values {
+            let t = store.templates[Int(slot)]
             for id in t.tokens { live[Int(id)] = true }
             for case .words(let values) in t.variants { for id in values { live[Int(id)] = true } }
         }
-        let (compacted, remap) = table.compacted { live[Int($0)] }
-        table = compacted
-        for slot in slotOfID.values {
-            templates[Int(slot)].tokens = templates[Int(slot)].tokens.map { remap[Int($0)] }
-            templates[Int(slot)].variants = templates[Int(slot)].variants.map {
+        let (compacted, remap) = store.table.compacted { live[Int($0)] }
+        store.table = compacted
+        for slot in store.slotOfID.values {
+            store.templates[Int(slot)].tokens = store.templates[Int(slot)].tokens.map { remap[Int($0)] }
+            store.templates[Int(slot)].variants = store.templates[Int(slot)].variants.map {
                 if case .words(let values) = $0 { return .words(values.map { remap[Int($0)] }) }
                 return $0
             }

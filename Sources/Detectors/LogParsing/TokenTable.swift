@@ -3,8 +3,8 @@ import Foundation
 /// Interns template tokens: each distinct byte string gets a small integer id, so templates
 /// compare tokens as integers. Message tokens are only looked up, never added, so parameters
 /// streaming past do not grow it; templates add theirs. Open addressing over one byte arena.
-struct TokenTable {
-    struct Flags: OptionSet {
+struct TokenTable: Sendable, Equatable {
+    struct Flags: OptionSet, Sendable, Equatable {
         let rawValue: UInt8
         /// Exactly `<*>`.
         static let wildcard = Flags(rawValue: 1)

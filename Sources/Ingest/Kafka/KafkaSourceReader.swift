@@ -91,6 +91,10 @@ public struct KafkaSourceReader<Decoder: KafkaMessageDecoder>: CheckpointableRea
         if let wm = splits.watermark() { context.emitWatermark(wm) }
         if consumed > 0 { return .more }
         guard splits.allAtEnd else { return .nothingAvailable }
+        // A finished source's dead letters are delivered now, as a checkpoint would, not left
+        // to the producer's deinit (which waits 2 s and reports nothing): a job without
+        // checkpoints may exit right after this.
+        try deadLetters?.flush()
         // Leave the group now: a member that stops polling would hold up every rebalance.
         consumer.close()
         return .finished
