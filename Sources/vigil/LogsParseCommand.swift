@@ -6,8 +6,8 @@ import Foundation
 struct LogsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "logs",
-        abstract: "Log template mining on files.",
-        subcommands: [LogsParseCommand.self]
+        abstract: "Log template mining: on files, and anomalies in OTLP logs from Kafka.",
+        subcommands: [LogsParseCommand.self, LogsAnomaliesCommand.self]
     )
 }
 

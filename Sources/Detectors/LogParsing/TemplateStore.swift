@@ -33,3 +33,13 @@ public struct TemplateStore: Sendable, Equatable {
         case parameter
     }
 }
+
+extension TemplateStore {
+    public func contains(_ templateID: UInt64) -> Bool { slotOfID[templateID] != nil }
+
+    /// The template's text as it stands (constant variants shown as `<*>`), or nil.
+    public func text(of templateID: UInt64) -> String? {
+        guard let slot = slotOfID[templateID] else { return nil }
+        return String(decoding: Array(templates[Int(slot)].tokens.map { Array(table.bytes($0)) }.joined(separator: [0x20])), as: UTF8.self)
+    }
+}

@@ -152,6 +152,11 @@ public class KeyedStateBase<K: StreamKey, V>: KeyedStateEnumerable, @unchecked S
 public final class ValueState<K: StreamKey, V>: KeyedStateBase<K, V>, @unchecked Sendable {
     public var value: V? { read() }
     public func update(_ value: V) { write(value) }
+    /// Changes the current key's value in place, starting from `makeDefault()` when it has
+    /// none: for large values (a `value` read then `update` would copy them on every record).
+    public func mutate<R>(default makeDefault: () -> V, _ body: (inout V) throws -> R) rethrows -> R {
+        try modify(default: makeDefault, body)
+    }
 }
 
 /// A list per key.
