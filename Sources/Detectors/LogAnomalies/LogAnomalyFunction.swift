@@ -81,8 +81,9 @@ public struct LogAnomalyFunction: KeyedProcessFunction, @unchecked Sendable {
             guard s.windowStart != noTimestamp, timestamp == s.windowStart + window - 1 else { return }
             let hadMessages = !s.counts.isEmpty
             // At the end of a bounded input (the final watermark) the last window closes, but
-            // the silence after it is not the service's: no empty window follows.
+            // the silence after it is the input's, not the service's: no empty window is judged.
             let inputEnded = context.currentWatermark == Watermarks.endOfTime
+            if inputEnded && !hadMessages { return }
             Self.close(&s, config: config, service: service, into: &pending)
             if hadMessages && !inputEnded {
                 context.registerEventTimeTimer(at: s.windowStart + window - 1)
