@@ -130,7 +130,7 @@ struct LogTokenizer {
             var i = 0
             while i < p.count {
                 if p.hasWildcard(at: i) { i += 3; continue }
-                if !ByteClass.tokenDelimiter[Int(p[i])] { return false }
+                if !ByteClass.isTokenDelimiter(p[i]) { return false }
                 i += 1
             }
             return true
@@ -146,7 +146,7 @@ struct LogTokenizer {
         var lastWasDelimiter = true
         while i < token.count {
             let c = token[i]
-            if ByteClass.tokenDelimiter[Int(c)] {
+            if ByteClass.isTokenDelimiter(c) {
                 let isSign = c == UInt8(ascii: "-") || c == UInt8(ascii: "+")
                 beforeSignWasDelimiter = lastWasDelimiter
                 lastWasSign = isSign
@@ -156,7 +156,7 @@ struct LogTokenizer {
                 continue
             }
             var j = i
-            while j < token.count && !ByteClass.tokenDelimiter[Int(token[j])] { j += 1 }
+            while j < token.count && !ByteClass.isTokenDelimiter(token[j]) { j += 1 }
             let piece = UnsafeBufferPointer(rebasing: token[i..<j])
             if Recognizers.isParameterPiece(piece) || touchesMask(offset + i..<offset + j) {
                 if lastWasSign && beforeSignWasDelimiter { pieces.removeLast() }

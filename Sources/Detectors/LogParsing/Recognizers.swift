@@ -23,8 +23,8 @@ enum Recognizers {
     /// The token without wrapping punctuation, or nil when nothing is left.
     static func core(of s: UnsafeBufferPointer<UInt8>) -> Range<Int>? {
         var lo = 0, hi = s.count
-        while lo < hi && ByteClass.wrapper[Int(s[lo])] { lo += 1 }
-        while hi > lo && ByteClass.wrapper[Int(s[hi - 1])] { hi -= 1 }
+        while lo < hi && ByteClass.isWrapper(s[lo]) { lo += 1 }
+        while hi > lo && ByteClass.isWrapper(s[hi - 1]) { hi -= 1 }
         return lo < hi ? lo..<hi : nil
     }
 
@@ -38,7 +38,7 @@ enum Recognizers {
         for (k, c) in s.enumerated() {
             if k == 8 || k == 13 || k == 18 || k == 23 {
                 if c != UInt8(ascii: "-") { return false }
-            } else if !ByteClass.hex[Int(c)] {
+            } else if !ByteClass.isHex(c) {
                 return false
             }
         }
@@ -59,7 +59,7 @@ enum Recognizers {
         let port = s.count - colon - 1
         guard (2...5).contains(port) else { return false }
         for k in (colon + 1)..<s.count where !ByteClass.isDigit(s[k]) { return false }
-        for k in 0..<colon where !(ByteClass.hostCharacter[Int(s[k])] || s[k] == UInt8(ascii: "/")) { return false }
+        for k in 0..<colon where !(ByteClass.isHostCharacter(s[k]) || s[k] == UInt8(ascii: "/")) { return false }
         return !isTimeOfDay(s)
     }
 
@@ -89,7 +89,7 @@ enum Recognizers {
     private static func isHostName(_ s: UnsafeBufferPointer<UInt8>) -> Bool {
         var dots = 0, digits = 0, others = 0
         for c in s {
-            guard ByteClass.hostCharacter[Int(c)] else { return false }
+            guard ByteClass.isHostCharacter(c) else { return false }
             if c == UInt8(ascii: ".") { dots += 1 } else if ByteClass.isDigit(c) { digits += 1 } else { others += 1 }
         }
         return dots >= 2 && digits > 0 && others > 0
@@ -102,7 +102,7 @@ enum Recognizers {
         // 0x-prefixed hex
         if n > 2 && p[0] == UInt8(ascii: "0") && (p[1] | 0x20) == UInt8(ascii: "x") {
             var hex = true
-            for k in 2..<n where !ByteClass.hex[Int(p[k])] { hex = false; break }
+            for k in 2..<n where !ByteClass.isHex(p[k]) { hex = false; break }
             if hex { return true }
         }
         var hexOnly = true, anyDigit = false
@@ -124,7 +124,7 @@ enum Recognizers {
                 if k - runStart >= 2 && (freeBefore || freeAfter) { return true }
                 continue
             }
-            if !ByteClass.hex[Int(c)] { hexOnly = false }
+            if !ByteClass.isHex(c) { hexOnly = false }
             k += 1
         }
         // A number with a short unit: `41C`, `16ms`, `2GB`.
@@ -139,20 +139,25 @@ enum Recognizers {
 
 /// Dates written out in words, as syslog and ctime do: `[Weekday] Month Day HH:MM[:SS] [Year]`.
 enum DateRecognizer {
-    private static let weekdays: Set<[UInt8]> = Set(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"].map { Array($0.utf8) })
-    private static let months: Set<[UInt8]> = Set(["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"].map { Array($0.utf8) })
+    // Three-letter names packed into integers: a comparison each, no allocation.
+    private static let weekdays: [UInt32] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"].map(pack)
+    private static let months: [UInt32] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"].map(pack)
+
+    private static func pack(_ name: String) -> UInt32 {
+        name.utf8.reduce(0) { $0 << 8 | UInt32($1) }
+    }
 
     /// The index after the date's last token when a date starts at token `k`, else nil.
     static func end(of s: UnsafeBufferPointer<UInt8>, tokens: [Range<Int>], from k: Int) -> Int? {
-        // Cheap reject: a date starts with an upper-case letter and is 3 letters long.
+        // Cheap reject: a date starts with a 3-letter word beginning upper-case.
         let first = tokens[k]
         guard first.count == 3, s[first.lowerBound] &- 0x41 < 26 else { return nil }
-        func word(_ r: Range<Int>, in set: Set<[UInt8]>) -> Bool {
-            r.count == 3 && set.contains([s[r.lowerBound], s[r.lowerBound + 1], s[r.lowerBound + 2]])
+        func name(_ r: Range<Int>) -> UInt32? {
+            r.count == 3 ? UInt32(s[r.lowerBound]) << 16 | UInt32(s[r.lowerBound + 1]) << 8 | UInt32(s[r.lowerBound + 2]) : nil
         }
         var j = k
-        if word(tokens[j], in: weekdays) { j += 1 }
-        guard j + 2 < tokens.count, word(tokens[j], in: months) else { return nil }
+        if let n = name(tokens[j]), weekdays.contains(n) { j += 1 }
+        guard j + 2 < tokens.count, let month = name(tokens[j]), months.contains(month) else { return nil }
         let day = UnsafeBufferPointer(rebasing: s[tokens[j + 1]])
         guard (1...2).contains(day.count), day.allSatisfy(ByteClass.isDigit) else { return nil }
         guard Recognizers.isTimeOfDay(UnsafeBufferPointer(rebasing: s[tokens[j + 2]])) else { return nil }

@@ -191,12 +191,12 @@ public final class TemplateMiner {
             var prefix = 0, lastDelimiter = 0
             while prefix < min(x.count, y.count) && x[prefix] == y[prefix] {
                 prefix += 1
-                if ByteClass.tokenDelimiter[Int(x[prefix - 1])] { lastDelimiter = prefix }
+                if ByteClass.isTokenDelimiter(x[prefix - 1]) { lastDelimiter = prefix }
             }
             var suffix = 0, suffixAtDelimiter = 0
             while suffix < min(x.count, y.count) - lastDelimiter && x[x.count - 1 - suffix] == y[y.count - 1 - suffix] {
                 suffix += 1
-                if ByteClass.tokenDelimiter[Int(x[x.count - suffix])] { suffixAtDelimiter = suffix }
+                if ByteClass.isTokenDelimiter(x[x.count - suffix]) { suffixAtDelimiter = suffix }
             }
             raw = Array(x[..<lastDelimiter]) + wildcardBytes + Array(x[(x.count - suffixAtDelimiter)...])
         }
@@ -211,7 +211,7 @@ public final class TemplateMiner {
         var i = 0, j = 0
         while i < x.count || j < y.count {
             guard i < x.count, j < y.count else { return nil }
-            let xd = ByteClass.tokenDelimiter[Int(x[i])], yd = ByteClass.tokenDelimiter[Int(y[j])]
+            let xd = ByteClass.isTokenDelimiter(x[i]), yd = ByteClass.isTokenDelimiter(y[j])
             if xd || yd {
                 guard xd && yd && x[i] == y[j] else { return nil }
                 out.append(x[i])
@@ -219,8 +219,8 @@ public final class TemplateMiner {
                 continue
             }
             var i2 = i, j2 = j
-            while i2 < x.count && !ByteClass.tokenDelimiter[Int(x[i2])] { i2 += 1 }
-            while j2 < y.count && !ByteClass.tokenDelimiter[Int(y[j2])] { j2 += 1 }
+            while i2 < x.count && !ByteClass.isTokenDelimiter(x[i2]) { i2 += 1 }
+            while j2 < y.count && !ByteClass.isTokenDelimiter(y[j2]) { j2 += 1 }
             if x[i..<i2].elementsEqual(y[j..<j2]) { out.append(contentsOf: x[i..<i2]) } else { out.append(contentsOf: wildcardBytes) }
             i = i2; j = j2
         }

@@ -22,13 +22,13 @@ struct TemplateNormalizer {
     private static func collapsePaths(_ s: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
         var i = 0
         while i < s.count {
-            if ByteClass.pathDelimiter[Int(s[i])] {
+            if ByteClass.isPathDelimiter(s[i]) {
                 out.append(s[i])
                 i += 1
                 continue
             }
             var j = i
-            while j < s.count && !ByteClass.pathDelimiter[Int(s[j])] { j += 1 }
+            while j < s.count && !ByteClass.isPathDelimiter(s[j]) { j += 1 }
             if isPath(UnsafeBufferPointer(rebasing: s[i..<j])) {
                 out.append(contentsOf: wildcardBytes)
             } else {
@@ -48,7 +48,7 @@ struct TemplateNormalizer {
     private static func collapsePieces(_ s: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
         var i = 0
         while i < s.count {
-            if ByteClass.tokenDelimiter[Int(s[i])] {
+            if ByteClass.isTokenDelimiter(s[i]) {
                 out.append(s[i])
                 i += 1
                 continue
@@ -57,7 +57,7 @@ struct TemplateNormalizer {
             var allDigits = true
             var hasWildcard = false
             var hasSlash = false
-            while j < s.count && !ByteClass.tokenDelimiter[Int(s[j])] {
+            while j < s.count && !ByteClass.isTokenDelimiter(s[j]) {
                 let c = s[j]
                 if !ByteClass.isDigit(c) { allDigits = false }
                 if c == UInt8(ascii: "/") { hasSlash = true }
