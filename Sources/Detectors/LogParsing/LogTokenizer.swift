@@ -9,42 +9,65 @@
 /// - the user's masks (regexes) mark more parameters: a piece they touch is one, and a run of
 ///   parameters they produce (`16.0 B`) is one.
 /// Tokens come out normalised (`TemplateNormalizer`) into one flat byte buffer.
-struct LogTokenizer {
-    private(set) var masks: [Regex]
+final class LogTokenizer {
+    let masks: [Regex]
 
-    /// The tokens of the last `tokenize` call: bytes of token k are `bytes[starts[k]..<ends[k]]`,
-    /// the raw text it came from `rawRanges[k]` in the message.
-    private(set) var bytes: [UInt8] = []
-    private(set) var starts: [Int] = []
-    private(set) var ends: [Int] = []
-    private(set) var rawRanges: [Range<Int>] = []
-    private var fromMask: [Bool] = []
+    /// One token of the last message: its normalised bytes are `bytes[start..<end]`, the raw
+    /// text it came from `message[rawStart..<rawEnd]`.
+    struct Token: BitwiseCopyable {
+        var start: Int32
+        var end: Int32
+        var rawStart: Int32
+        var rawEnd: Int32
+        /// A mask touched it (for merging runs of masked parameters).
+        var fromMask: Bool
+    }
 
-    private var raw: [Range<Int>] = []
+    private(set) var bytes = ScratchBuffer<UInt8>(capacity: 4096)
+    private(set) var tokens = ScratchBuffer<Token>(capacity: 256)
+    private var raw = ScratchBuffer<Range<Int>>(capacity: 256)
     private var maskRanges: [Range<Int>] = []
-    private var pieces: [UInt8] = []
-    private var normalized: [UInt8] = []
-    private var normalizer = TemplateNormalizer()
+    private var pieces = ScratchBuffer<UInt8>(capacity: 1024)
+    private var scratch = ScratchBuffer<UInt8>(capacity: 4096)
 
     init(masks: [Regex]) { self.masks = masks }
 
-    var count: Int { ends.count }
+    deinit {
+        bytes.deallocate(); tokens.deallocate(); raw.deallocate(); pieces.deallocate(); scratch.deallocate()
+    }
 
-    mutating func tokenize(_ message: UnsafeBufferPointer<UInt8>) {
-        bytes.removeAll(keepingCapacity: true)
-        starts.removeAll(keepingCapacity: true)
-        ends.removeAll(keepingCapacity: true)
-        rawRanges.removeAll(keepingCapacity: true)
-        fromMask.removeAll(keepingCapacity: true)
-        maskRanges.removeAll(keepingCapacity: true)
-        for mask in masks {
-            mask.forEachMatch(in: message) { if !$0.isEmpty { maskRanges.append($0) } }
+    var count: Int { tokens.count }
+
+    @inline(__always) func token(_ k: Int) -> UnsafeBufferPointer<UInt8> {
+        let t = tokens[k]
+        return bytes.slice(Int(t.start)..<Int(t.end))
+    }
+
+    func rawRange(_ k: Int) -> Range<Int> { Int(tokens[k].rawStart)..<Int(tokens[k].rawEnd) }
+
+    /// `input` normalised into `output` (cleared first), with this tokenizer's working space.
+    func normalize(_ input: UnsafeBufferPointer<UInt8>, into output: inout ScratchBuffer<UInt8>) {
+        output.count = 0
+        TemplateNormalizer.normalize(input, into: &output, scratch: &scratch)
+    }
+
+    func tokenize(_ message: UnsafeBufferPointer<UInt8>) {
+        bytes.count = 0
+        tokens.count = 0
+        if !masks.isEmpty {
+            maskRanges.removeAll(keepingCapacity: true)
+            for mask in masks {
+                mask.forEachMatch(in: message) { if !$0.isEmpty { maskRanges.append($0) } }
+            }
         }
         splitAtWhitespace(message)
         var k = 0
         while k < raw.count {
-            if let dateEnd = DateRecognizer.end(of: message, tokens: raw, from: k) {
-                appendWildcardToken(raw: raw[k].lowerBound..<raw[dateEnd - 1].upperBound, fromMask: false)
+            if let dateEnd = DateRecognizer.end(of: message, tokens: raw.buffer, from: k) {
+                let start = Int32(bytes.count)
+                TemplateNormalizer.appendWildcard(&bytes)
+                tokens.append(Token(start: start, end: Int32(bytes.count), rawStart: Int32(raw[k].lowerBound),
+                                    rawEnd: Int32(raw[dateEnd - 1].upperBound), fromMask: false))
                 k = dateEnd
                 continue
             }
@@ -53,8 +76,8 @@ struct LogTokenizer {
         }
     }
 
-    private mutating func splitAtWhitespace(_ s: UnsafeBufferPointer<UInt8>) {
-        raw.removeAll(keepingCapacity: true)
+    private func splitAtWhitespace(_ s: UnsafeBufferPointer<UInt8>) {
+        raw.count = 0
         var i = 0
         while i < s.count {
             while i < s.count && ByteClass.isSpace(s[i]) { i += 1 }
@@ -69,53 +92,42 @@ struct LogTokenizer {
         return false
     }
 
-    private mutating func appendWildcardToken(raw range: Range<Int>, fromMask masked: Bool) {
-        starts.append(bytes.count)
-        bytes.append(contentsOf: wildcardBytes)
-        ends.append(bytes.count)
-        rawRanges.append(range)
-        fromMask.append(masked)
-    }
-
-    private mutating func appendToken(_ message: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) {
+    private func appendToken(_ message: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) {
         let token = UnsafeBufferPointer(rebasing: message[range])
-        let masked = !maskRanges.isEmpty && touchesMask(range)
+        let masked = !masks.isEmpty && touchesMask(range)
+        let start = Int32(bytes.count)
         // Most tokens are words: with no digit, no slash and no mask on them, no rule applies.
         if !masked && !Self.mayHoldParameter(token) {
-            starts.append(bytes.count)
-            bytes.append(contentsOf: token)
-            ends.append(bytes.count)
-            rawRanges.append(range)
-            fromMask.append(false)
+            bytes.append(token)
+            tokens.append(Token(start: start, end: Int32(bytes.count), rawStart: Int32(range.lowerBound), rawEnd: Int32(range.upperBound), fromMask: false))
             return
         }
-        pieces.removeAll(keepingCapacity: true)
+        pieces.count = 0
         if Recognizers.isNumber(token) {
-            pieces.append(contentsOf: wildcardBytes)
+            TemplateNormalizer.appendWildcard(&pieces)
         } else if let core = Recognizers.core(of: token), Recognizers.isWholeParameter(UnsafeBufferPointer(rebasing: token[core])) {
-            pieces.append(contentsOf: UnsafeBufferPointer(rebasing: token[..<core.lowerBound]))
-            pieces.append(contentsOf: wildcardBytes)
-            pieces.append(contentsOf: UnsafeBufferPointer(rebasing: token[core.upperBound...]))
+            pieces.append(UnsafeBufferPointer(rebasing: token[..<core.lowerBound]))
+            TemplateNormalizer.appendWildcard(&pieces)
+            pieces.append(UnsafeBufferPointer(rebasing: token[core.upperBound...]))
         } else {
             markPieces(token, offset: range.lowerBound)
         }
-        normalized.removeAll(keepingCapacity: true)
-        pieces.withUnsafeBufferPointer { normalizer.normalize($0, appendingTo: &normalized) }
+        TemplateNormalizer.normalize(pieces.buffer, into: &bytes, scratch: &scratch)
+        let normalized = bytes.slice(Int(start)..<bytes.count)
         // A run of parameters the masks made is one parameter: `<*>` then `<*>,` is `<*>,`.
-        let previousIsWildcard = ends.count > 0 && ends[ends.count - 1] - starts[starts.count - 1] == 3
-            && bytes[bytes.count - 3] == 0x3C && bytes[bytes.count - 2] == 0x2A && bytes[bytes.count - 1] == 0x3E
-        var rawRange = range
-        if previousIsWildcard && (masked || fromMask[fromMask.count - 1])
-            && normalized.starts(with: wildcardBytes) && Self.onlyWildcardsAndDelimiters(normalized) {
-            bytes.removeLast(3)
-            rawRange = rawRanges.removeLast().lowerBound..<range.upperBound
-            starts.removeLast(); ends.removeLast(); fromMask.removeLast()
+        var rawStart = range.lowerBound
+        if let previous = tokens.last, previous.end - previous.start == 3, bytes.buffer.hasWildcard(at: Int(previous.start)),
+           masked || previous.fromMask, normalized.hasWildcard(at: 0), Self.onlyWildcardsAndDelimiters(normalized) {
+            // Drop the previous `<*>`: this token's bytes move back over it.
+            let n = normalized.count
+            (bytes.base + Int(previous.start)).update(from: bytes.base + Int(start), count: n)
+            bytes.count = Int(previous.start) + n
+            rawStart = Int(previous.rawStart)
+            tokens.count -= 1
+            tokens.append(Token(start: previous.start, end: Int32(bytes.count), rawStart: Int32(rawStart), rawEnd: Int32(range.upperBound), fromMask: true))
+            return
         }
-        starts.append(bytes.count)
-        bytes.append(contentsOf: normalized)
-        ends.append(bytes.count)
-        rawRanges.append(rawRange)
-        fromMask.append(masked || rawRange != range)
+        tokens.append(Token(start: start, end: Int32(bytes.count), rawStart: Int32(rawStart), rawEnd: Int32(range.upperBound), fromMask: masked))
     }
 
     /// Whether any parameter rule could apply: every one needs a digit, a slash or `<*>`.
@@ -125,20 +137,18 @@ struct LogTokenizer {
         return false
     }
 
-    private static func onlyWildcardsAndDelimiters(_ s: [UInt8]) -> Bool {
-        s.withUnsafeBufferPointer { p in
-            var i = 0
-            while i < p.count {
-                if p.hasWildcard(at: i) { i += 3; continue }
-                if !ByteClass.isTokenDelimiter(p[i]) { return false }
-                i += 1
-            }
-            return true
+    private static func onlyWildcardsAndDelimiters(_ p: UnsafeBufferPointer<UInt8>) -> Bool {
+        var i = 0
+        while i < p.count {
+            if p.hasWildcard(at: i) { i += 3; continue }
+            if !ByteClass.isTokenDelimiter(p[i]) { return false }
+            i += 1
         }
+        return true
     }
 
     /// Copies `token` into `pieces`, each parameter piece replaced by `<*>`.
-    private mutating func markPieces(_ token: UnsafeBufferPointer<UInt8>, offset: Int) {
+    private func markPieces(_ token: UnsafeBufferPointer<UInt8>, offset: Int) {
         var i = 0
         // The last two pieces written: was the last a lone sign, and what came before it.
         var lastWasSign = false
@@ -158,11 +168,11 @@ struct LogTokenizer {
             var j = i
             while j < token.count && !ByteClass.isTokenDelimiter(token[j]) { j += 1 }
             let piece = UnsafeBufferPointer(rebasing: token[i..<j])
-            if Recognizers.isParameterPiece(piece) || touchesMask(offset + i..<offset + j) {
-                if lastWasSign && beforeSignWasDelimiter { pieces.removeLast() }
-                pieces.append(contentsOf: wildcardBytes)
+            if Recognizers.isParameterPiece(piece) || (!masks.isEmpty && touchesMask(offset + i..<offset + j)) {
+                if lastWasSign && beforeSignWasDelimiter { pieces.count -= 1 }
+                TemplateNormalizer.appendWildcard(&pieces)
             } else {
-                pieces.append(contentsOf: piece)
+                pieces.append(piece)
             }
             lastWasSign = false
             lastWasDelimiter = false

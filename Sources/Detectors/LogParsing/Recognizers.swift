@@ -148,7 +148,7 @@ enum DateRecognizer {
     }
 
     /// The index after the date's last token when a date starts at token `k`, else nil.
-    static func end(of s: UnsafeBufferPointer<UInt8>, tokens: [Range<Int>], from k: Int) -> Int? {
+    static func end(of s: UnsafeBufferPointer<UInt8>, tokens: UnsafeBufferPointer<Range<Int>>, from k: Int) -> Int? {
         // Cheap reject: a date starts with a 3-letter word beginning upper-case.
         let first = tokens[k]
         guard first.count == 3, s[first.lowerBound] &- 0x41 < 26 else { return nil }

@@ -14,7 +14,7 @@
 public final class TemplateMiner {
     public let config: TemplateMinerConfig
 
-    var tokenizer: LogTokenizer
+    let tokenizer: LogTokenizer
     /// Every template; a value, so that a keyed operator can keep one per key in its state
     /// (`withStore`) and checkpoints copy it consistently.
     public internal(set) var store = TemplateStore()
@@ -28,8 +28,13 @@ public final class TemplateMiner {
     private var lineHashes: [UInt64] = []
     private var lineFlags: [TokenTable.Flags] = []
     private var lastSlot: Int32 = -1
-    private var merged: [UInt8] = []
-    private var normalizer = TemplateNormalizer()
+    private var widened = ScratchBuffer<UInt8>(capacity: 256)
+    private var merged = ScratchBuffer<UInt8>(capacity: 256)
+
+    deinit {
+        widened.deallocate()
+        merged.deallocate()
+    }
 
     public init(config: TemplateMinerConfig = TemplateMinerConfig()) throws {
         if let problem = config.problem { throw TemplateMinerError(description: problem) }
@@ -47,18 +52,16 @@ public final class TemplateMiner {
         lineIDs.removeAll(keepingCapacity: true)
         lineHashes.removeAll(keepingCapacity: true)
         lineFlags.removeAll(keepingCapacity: true)
-        tokenizer.bytes.withUnsafeBufferPointer { all in
-            for k in 0..<n {
-                let token = UnsafeBufferPointer(rebasing: all[tokenizer.starts[k]..<tokenizer.ends[k]])
-                let h = TokenTable.hash(token)
-                lineHashes.append(h)
-                if let id = store.table.id(of: token, hash: h) {
-                    lineIDs.append(id)
-                    lineFlags.append(store.table.flags[Int(id)])
-                } else {
-                    lineIDs.append(-1)
-                    lineFlags.append(TokenTable.flags(of: token))
-                }
+        for k in 0..<n {
+            let token = tokenizer.token(k)
+            let h = TokenTable.hash(token)
+            lineHashes.append(h)
+            if let id = store.table.id(of: token, hash: h) {
+                lineIDs.append(id)
+                lineFlags.append(store.table.flags[Int(id)])
+            } else {
+                lineIDs.append(-1)
+                lineFlags.append(TokenTable.flags(of: token))
             }
         }
         let leaf = leafKey()
@@ -166,54 +169,77 @@ public final class TemplateMiner {
         return changed
     }
 
-    private func lineToken(_ k: Int) -> ArraySlice<UInt8> {
-        tokenizer.bytes[tokenizer.starts[k]..<tokenizer.ends[k]]
-    }
+    private func lineToken(_ k: Int) -> UnsafeBufferPointer<UInt8> { tokenizer.token(k) }
 
     private func internLineToken(_ k: Int) -> Int32 {
         if lineIDs[k] >= 0 { return lineIDs[k] }
-        let id = lineToken(k).withUnsafeBufferPointer { store.table.intern($0, hash: lineHashes[k]) }
+        let id = store.table.intern(lineToken(k), hash: lineHashes[k])
         lineIDs[k] = id
         return id
     }
 
     /// Template token `a` widened to cover message token `k`: where both split into the same
     /// pieces, only differing pieces become `<*>`; otherwise the common prefix and suffix up
-    /// to punctuation are kept around one `<*>`.
+    /// to punctuation are kept around one `<*>`. Most calls find `a` covering `k` already
+    /// (`user=<*>` and `user=news`) and return it without building anything.
     private func generalise(_ a: Int32, _ k: Int) -> Int32 {
-        let x = Array(store.table.bytes(a))
-        let y = Array(lineToken(k))
-        merged.removeAll(keepingCapacity: true)
-        var raw: [UInt8] = []
-        if let pieceWise = Self.mergePieceWise(x, y) {
-            raw = pieceWise
-        } else {
-            var prefix = 0, lastDelimiter = 0
-            while prefix < min(x.count, y.count) && x[prefix] == y[prefix] {
-                prefix += 1
-                if ByteClass.isTokenDelimiter(x[prefix - 1]) { lastDelimiter = prefix }
+        let y = lineToken(k)
+        let covered = store.table.withBytes(a) { x in Self.covers(x, y) }
+        if covered { return a }
+        widened.count = 0
+        store.table.withBytes(a) { x in
+            if !Self.mergePieceWise(x, y, into: &widened) {
+                widened.count = 0
+                var prefix = 0, lastDelimiter = 0
+                while prefix < min(x.count, y.count) && x[prefix] == y[prefix] {
+                    prefix += 1
+                    if ByteClass.isTokenDelimiter(x[prefix - 1]) { lastDelimiter = prefix }
+                }
+                var suffix = 0, suffixAtDelimiter = 0
+                while suffix < min(x.count, y.count) - lastDelimiter && x[x.count - 1 - suffix] == y[y.count - 1 - suffix] {
+                    suffix += 1
+                    if ByteClass.isTokenDelimiter(x[x.count - suffix]) { suffixAtDelimiter = suffix }
+                }
+                widened.append(UnsafeBufferPointer(rebasing: x[..<lastDelimiter]))
+                TemplateNormalizer.appendWildcard(&widened)
+                widened.append(UnsafeBufferPointer(rebasing: x[(x.count - suffixAtDelimiter)...]))
             }
-            var suffix = 0, suffixAtDelimiter = 0
-            while suffix < min(x.count, y.count) - lastDelimiter && x[x.count - 1 - suffix] == y[y.count - 1 - suffix] {
-                suffix += 1
-                if ByteClass.isTokenDelimiter(x[x.count - suffix]) { suffixAtDelimiter = suffix }
-            }
-            raw = Array(x[..<lastDelimiter]) + wildcardBytes + Array(x[(x.count - suffixAtDelimiter)...])
         }
-        raw.withUnsafeBufferPointer { normalizer.normalize($0, appendingTo: &merged) }
-        return store.table.intern(merged)
+        tokenizer.normalize(widened.buffer, into: &merged)
+        let result = merged.buffer
+        return store.table.intern(result, hash: TokenTable.hash(result))
+    }
+
+    /// Whether template token `x` already matches `y` piece by piece: the same punctuation,
+    /// equal pieces, and `<*>` where `y` has any piece.
+    static func covers(_ x: UnsafeBufferPointer<UInt8>, _ y: UnsafeBufferPointer<UInt8>) -> Bool {
+        var i = 0, j = 0
+        while i < x.count && j < y.count {
+            let xd = ByteClass.isTokenDelimiter(x[i]), yd = ByteClass.isTokenDelimiter(y[j])
+            if xd || yd {
+                guard xd && yd && x[i] == y[j] else { return false }
+                i += 1; j += 1
+                continue
+            }
+            var i2 = i, j2 = j
+            while i2 < x.count && !ByteClass.isTokenDelimiter(x[i2]) { i2 += 1 }
+            while j2 < y.count && !ByteClass.isTokenDelimiter(y[j2]) { j2 += 1 }
+            let isWildcard = i2 - i == 3 && x.hasWildcard(at: i)
+            guard isWildcard || UnsafeBufferPointer(rebasing: x[i..<i2]).elementsEqual(UnsafeBufferPointer(rebasing: y[j..<j2])) else { return false }
+            i = i2; j = j2
+        }
+        return i == x.count && j == y.count
     }
 
     /// `x` and `y` split at punctuation into the same number of pieces with the same
-    /// punctuation: the pieces where they differ as `<*>`. Nil when the shapes differ.
-    static func mergePieceWise(_ x: [UInt8], _ y: [UInt8]) -> [UInt8]? {
-        var out: [UInt8] = []
+    /// punctuation: the pieces where they differ as `<*>`, into `out`. False when the shapes differ.
+    static func mergePieceWise(_ x: UnsafeBufferPointer<UInt8>, _ y: UnsafeBufferPointer<UInt8>, into out: inout ScratchBuffer<UInt8>) -> Bool {
         var i = 0, j = 0
         while i < x.count || j < y.count {
-            guard i < x.count, j < y.count else { return nil }
+            guard i < x.count, j < y.count else { return false }
             let xd = ByteClass.isTokenDelimiter(x[i]), yd = ByteClass.isTokenDelimiter(y[j])
             if xd || yd {
-                guard xd && yd && x[i] == y[j] else { return nil }
+                guard xd && yd && x[i] == y[j] else { return false }
                 out.append(x[i])
                 i += 1; j += 1
                 continue
@@ -221,10 +247,11 @@ public final class TemplateMiner {
             var i2 = i, j2 = j
             while i2 < x.count && !ByteClass.isTokenDelimiter(x[i2]) { i2 += 1 }
             while j2 < y.count && !ByteClass.isTokenDelimiter(y[j2]) { j2 += 1 }
-            if x[i..<i2].elementsEqual(y[j..<j2]) { out.append(contentsOf: x[i..<i2]) } else { out.append(contentsOf: wildcardBytes) }
+            let a = UnsafeBufferPointer(rebasing: x[i..<i2])
+            if a.elementsEqual(UnsafeBufferPointer(rebasing: y[j..<j2])) { out.append(a) } else { TemplateNormalizer.appendWildcard(&out) }
             i = i2; j = j2
         }
-        return out
+        return true
     }
 
     private func create(leaf: UInt64) -> Int32 {
@@ -280,7 +307,7 @@ public final class TemplateMiner {
         let t = store.templates[Int(lastSlot)]
         var result: [String] = []
         for k in 0..<t.tokens.count where store.table.bytes(t.tokens[k]).contains(0x2A) && Self.containsWildcard(store.table.bytes(t.tokens[k])) {
-            result.append(String(decoding: UnsafeBufferPointer(rebasing: message[tokenizer.rawRanges[k]]), as: UTF8.self))
+            result.append(String(decoding: UnsafeBufferPointer(rebasing: message[tokenizer.rawRange(k)]), as: UTF8.self))
         }
         return result
     }

@@ -6,20 +6,25 @@
 ///   (`blk_<*>` → `<*>`, but `core.<*>` stays: `.` separates pieces);
 /// - parameters joined by `.` or by nothing are one (`<*>.<*>.<*>` → `<*>`).
 /// Token-local: none of these rules crosses whitespace, so tokens normalise one at a time.
-struct TemplateNormalizer {
-    private var first: [UInt8] = []
-    private var second: [UInt8] = []
-
-    /// `input` normalised, appended to `output`.
-    mutating func normalize(_ input: UnsafeBufferPointer<UInt8>, appendingTo output: inout [UInt8]) {
-        first.removeAll(keepingCapacity: true)
-        Self.collapsePaths(input, into: &first)
-        second.removeAll(keepingCapacity: true)
-        first.withUnsafeBufferPointer { Self.collapsePieces($0, into: &second) }
-        second.withUnsafeBufferPointer { Self.mergeAdjacentWildcards($0, appendingTo: &output) }
+enum TemplateNormalizer {
+    /// `input` normalised, appended to `output`; `scratch` is working space.
+    static func normalize(_ input: UnsafeBufferPointer<UInt8>, into output: inout ScratchBuffer<UInt8>, scratch: inout ScratchBuffer<UInt8>) {
+        // Each pass at most triples the length (a one-digit piece becomes `<*>`).
+        scratch.count = 0
+        scratch.reserve(input.count * 3 + 3)
+        collapsePaths(input, into: &scratch)
+        let start = output.count
+        output.reserve(scratch.count * 3 + 3)
+        collapsePieces(scratch.buffer, into: &output)
+        // The last pass shrinks: done in place over what collapsePieces wrote.
+        let written = output.count - start
+        scratch.count = 0
+        scratch.append(output.base + start, count: written)
+        output.count = start
+        mergeAdjacentWildcards(scratch.buffer, appendingTo: &output)
     }
 
-    private static func collapsePaths(_ s: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+    private static func collapsePaths(_ s: UnsafeBufferPointer<UInt8>, into out: inout ScratchBuffer<UInt8>) {
         var i = 0
         while i < s.count {
             if ByteClass.isPathDelimiter(s[i]) {
@@ -30,9 +35,9 @@ struct TemplateNormalizer {
             var j = i
             while j < s.count && !ByteClass.isPathDelimiter(s[j]) { j += 1 }
             if isPath(UnsafeBufferPointer(rebasing: s[i..<j])) {
-                out.append(contentsOf: wildcardBytes)
+                appendWildcard(&out)
             } else {
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: s[i..<j]))
+                out.append(UnsafeBufferPointer(rebasing: s[i..<j]))
             }
             i = j
         }
@@ -45,7 +50,7 @@ struct TemplateNormalizer {
         return true
     }
 
-    private static func collapsePieces(_ s: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+    private static func collapsePieces(_ s: UnsafeBufferPointer<UInt8>, into out: inout ScratchBuffer<UInt8>) {
         var i = 0
         while i < s.count {
             if ByteClass.isTokenDelimiter(s[i]) {
@@ -65,16 +70,16 @@ struct TemplateNormalizer {
                 j += 1
             }
             if allDigits || (hasWildcard && !hasSlash) {
-                out.append(contentsOf: wildcardBytes)
+                appendWildcard(&out)
             } else {
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: s[i..<j]))
+                out.append(UnsafeBufferPointer(rebasing: s[i..<j]))
             }
             i = j
         }
     }
 
     /// `<*>.<*>` and `<*><*>` become `<*>`, repeatedly, in one left-to-right pass.
-    private static func mergeAdjacentWildcards(_ s: UnsafeBufferPointer<UInt8>, appendingTo out: inout [UInt8]) {
+    private static func mergeAdjacentWildcards(_ s: UnsafeBufferPointer<UInt8>, appendingTo out: inout ScratchBuffer<UInt8>) {
         let start = out.count
         var i = 0
         while i < s.count {
@@ -83,9 +88,9 @@ struct TemplateNormalizer {
                 if n >= 3 && endsWithWildcard(out, at: out.count) {
                     // joined directly: already written
                 } else if n >= 4 && out[out.count - 1] == UInt8(ascii: ".") && endsWithWildcard(out, at: out.count - 1) {
-                    out.removeLast()
+                    out.count -= 1
                 } else {
-                    out.append(contentsOf: wildcardBytes)
+                    appendWildcard(&out)
                 }
                 i += 3
             } else {
@@ -96,7 +101,12 @@ struct TemplateNormalizer {
     }
 
     @inline(__always)
-    private static func endsWithWildcard(_ out: [UInt8], at end: Int) -> Bool {
+    static func appendWildcard(_ out: inout ScratchBuffer<UInt8>) {
+        out.append(0x3C); out.append(0x2A); out.append(0x3E)
+    }
+
+    @inline(__always)
+    private static func endsWithWildcard(_ out: ScratchBuffer<UInt8>, at end: Int) -> Bool {
         end >= 3 && out[end - 3] == 0x3C && out[end - 2] == 0x2A && out[end - 1] == 0x3E
     }
 }

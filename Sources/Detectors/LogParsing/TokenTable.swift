@@ -45,6 +45,11 @@ struct TokenTable: Sendable, Equatable {
 
     func bytes(_ id: Int32) -> ArraySlice<UInt8> { arena[offsets[Int(id)]..<offsets[Int(id) + 1]] }
 
+    func withBytes<R>(_ id: Int32, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        let lo = offsets[Int(id)], hi = offsets[Int(id) + 1]
+        return try arena.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[lo..<hi])) }
+    }
+
     func id(of s: UnsafeBufferPointer<UInt8>, hash h: UInt64) -> Int32? {
         let mask = slots.count - 1
         var i = Int(truncatingIfNeeded: h) & mask
@@ -76,9 +81,6 @@ struct TokenTable: Sendable, Equatable {
         return id
     }
 
-    mutating func intern(_ s: [UInt8]) -> Int32 {
-        s.withUnsafeBufferPointer { intern($0, hash: Self.hash($0)) }
-    }
 
     private mutating func place(_ id: Int32) {
         let mask = slots.count - 1
