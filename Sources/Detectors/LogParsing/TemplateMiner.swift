@@ -24,9 +24,9 @@ public final class TemplateMiner {
     public var onEvict: ((TemplateSnapshot) -> Void)?
 
     // The last message's tokens: interned id (-1 when no template has it), hash and flags.
-    private var lineIDs: [Int32] = []
-    private var lineHashes: [UInt64] = []
-    private var lineFlags: [TokenTable.Flags] = []
+    private var lineIDs = ScratchBuffer<Int32>(capacity: 256)
+    private var lineHashes = ScratchBuffer<UInt64>(capacity: 256)
+    private var lineFlags = ScratchBuffer<TokenTable.Flags>(capacity: 256)
     private var lastSlot: Int32 = -1
     private var widened = ScratchBuffer<UInt8>(capacity: 256)
     private var merged = ScratchBuffer<UInt8>(capacity: 256)
@@ -34,6 +34,9 @@ public final class TemplateMiner {
     deinit {
         widened.deallocate()
         merged.deallocate()
+        lineIDs.deallocate()
+        lineHashes.deallocate()
+        lineFlags.deallocate()
     }
 
     public init(config: TemplateMinerConfig = TemplateMinerConfig()) throws {
@@ -49,9 +52,9 @@ public final class TemplateMiner {
     public func add(_ message: UnsafeBufferPointer<UInt8>) -> LogMatch {
         tokenizer.tokenize(message)
         let n = tokenizer.count
-        lineIDs.removeAll(keepingCapacity: true)
-        lineHashes.removeAll(keepingCapacity: true)
-        lineFlags.removeAll(keepingCapacity: true)
+        lineIDs.count = 0
+        lineHashes.count = 0
+        lineFlags.count = 0
         for k in 0..<n {
             let token = tokenizer.token(k)
             let h = TokenTable.hash(token)
