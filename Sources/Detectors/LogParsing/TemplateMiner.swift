@@ -133,27 +133,28 @@ public final class TemplateMiner {
 
     /// Folds the last message into template `slot`; true when the template text changed.
     private func join(_ slot: Int32) -> Bool {
-        var t = store.templates[Int(slot)]
-        store.templates[Int(slot)].tokens = []  // keep the arrays uniquely referenced while editing
+        // Edited in place, position by position: most positions match and cost two reads.
+        let i = Int(slot)
         var changed = false
         for k in 0..<lineIDs.count {
-            let a = t.tokens[k]
+            let a = store.templates[i].tokens[k]
             let b = lineIDs[k]
             let lineIsWord = lineFlags[k].contains(.word)
-            switch t.variants[k] {
-            case .words(var values):
+            switch store.templates[i].variants[k] {
+            case .words(let values):
                 if lineIsWord {
                     let id = internLineToken(k)
-                    if !values.contains(id) { values.append(id) }
-                    t.variants[k] = values.count > config.maxConstantVariants ? .parameter : .words(values)
+                    if !values.contains(id) {
+                        store.templates[i].variants[k] = values.count + 1 > config.maxConstantVariants ? .parameter : .words(values + [id])
+                    }
                 } else {
-                    t.variants[k] = .parameter
+                    store.templates[i].variants[k] = .parameter
                 }
             case .constant where a != b:
                 if store.table.flags[Int(a)].contains(.word) && lineIsWord && config.maxConstantVariants >= 2 {
-                    t.variants[k] = .words([a, internLineToken(k)])
+                    store.templates[i].variants[k] = .words([a, internLineToken(k)])
                 } else {
-                    t.variants[k] = .parameter
+                    store.templates[i].variants[k] = .parameter
                 }
             case .constant, .parameter:
                 break
@@ -162,13 +163,12 @@ public final class TemplateMiner {
             if a != b && !store.table.flags[Int(a)].contains(.wildcard) {
                 let generalised = generalise(a, k)
                 if generalised != a {
-                    t.tokens[k] = generalised
+                    store.templates[i].tokens[k] = generalised
                     changed = true
                 }
             }
         }
-        t.count += 1
-        store.templates[Int(slot)] = t
+        store.templates[i].count += 1
         return changed
     }
 
@@ -284,7 +284,8 @@ public final class TemplateMiner {
     private func variantKey(_ slot: Int32) -> UInt64 {
         var h: UInt64 = 0xcbf29ce484222325
         store.templates.withUnsafeBufferPointer { all in
-            for (k, v) in all[Int(slot)].variants.enumerated() where v != .parameter {
+            for (k, v) in all[Int(slot)].variants.enumerated() {
+                if case .parameter = v { continue }
                 h = (h ^ lineHashes[k] ^ UInt64(k)) &* 0x100000001b3
                 h ^= h >> 29
             }
