@@ -79,6 +79,11 @@ struct LogsParseCommand: ParsableCommand {
         var eventIDs: [String: String] = [:]
         var eventOrder: [String] = []
         var occurrences: [String: Int] = [:]
+        guard FileManager.default.createFile(atPath: output, contents: nil), let out = FileHandle(forWritingAtPath: output) else {
+            throw ValidationError("cannot write --output \(output)")
+        }
+        defer { try? out.close() }
+        // Written in chunks: the whole file's CSV need not sit in memory at once.
         var csv = "LineId,Content,EventId,EventTemplate\n"
         for (p, template) in zip(parsed, parse.resolve()) {
             let id: String
@@ -91,8 +96,12 @@ struct LogsParseCommand: ParsableCommand {
             }
             occurrences[template, default: 0] += 1
             csv += "\(p.line),\(Self.csvField(p.content)),\(id),\(Self.csvField(template))\n"
+            if csv.utf8.count > 1 << 20 {
+                try out.write(contentsOf: Data(csv.utf8))
+                csv = ""
+            }
         }
-        try csv.write(toFile: output, atomically: true, encoding: .utf8)
+        try out.write(contentsOf: Data(csv.utf8))
         if let templates {
             var list = "EventId,EventTemplate,Occurrences\n"
             for t in eventOrder { list += "\(eventIDs[t]!),\(Self.csvField(t)),\(occurrences[t]!)\n" }

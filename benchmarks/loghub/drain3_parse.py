@@ -3,8 +3,9 @@
 usage: drain3_parse.py INPUT_DIR OUTPUT.json
 INPUT_DIR holds, per dataset, <name>.contents (one message content per line, as Vigil's
 harness extracted it with the dataset's log_format) and <name>.settings.json (Loghub's
-settings: regex, st, depth). For each dataset this writes the final template of every line
-and the seconds Drain3 spent mining (masking included; reading the file is not timed).
+settings: regex, st, depth). For each dataset this writes every line's cluster id and its
+cluster's final template, and the seconds Drain3 spent mining (masking included; reading
+the file is not timed).
 """
 import json
 import os
@@ -29,7 +30,7 @@ def parse(contents, settings):
     cluster_ids = [miner.add_log_message(c)["cluster_id"] for c in contents]
     seconds = time.perf_counter() - started
     templates = {c.cluster_id: c.get_template() for c in miner.drain.clusters}
-    return [templates[i] for i in cluster_ids], seconds
+    return [templates[i] for i in cluster_ids], cluster_ids, seconds
 
 
 def main():
@@ -42,8 +43,8 @@ def main():
             settings = json.load(f)
         repeats = int(os.environ.get("DRAIN3_REPEATS", "3"))
         runs = [parse(contents, settings) for _ in range(repeats)]
-        seconds = sorted(r[1] for r in runs)[len(runs) // 2]
-        results[name] = {"templates": runs[0][0], "seconds": seconds}
+        seconds = sorted(r[2] for r in runs)[len(runs) // 2]
+        results[name] = {"templates": runs[0][0], "clusters": runs[0][1], "seconds": seconds}
     with open(output, "w", encoding="utf-8") as f:
         json.dump(results, f)
 

@@ -50,10 +50,12 @@ func loghubBenchmark(quick: Bool) throws -> Figures {
     var drain3Rows: [(String, ParsingScores, Double)] = []
     var drain3Seconds = 0.0
     for d in datasets {
-        guard let result = drain3[d.name], let templates = result["templates"] as? [String], let seconds = result["seconds"] as? Double else {
+        guard let result = drain3[d.name], let templates = result["templates"] as? [String],
+              let clusters = result["clusters"] as? [Int], let seconds = result["seconds"] as? Double else {
             throw BenchError("Drain3 gave no result for \(d.name)")
         }
-        drain3Rows.append((d.name, try d.score(templates: templates), Double(d.contents.count) / seconds))
+        // Drain3's groups are its clusters (two clusters may end with the same template text).
+        drain3Rows.append((d.name, try d.score(templates: templates, groups: clusters.map(String.init)), Double(d.contents.count) / seconds))
         drain3Seconds += seconds
     }
 
@@ -190,12 +192,13 @@ struct LoghubDataset {
         }
     }
 
-    func score(templates: [String]) throws -> ParsingScores {
-        guard templates.count == truthGroups.count else {
+    /// Scores each line's template; its group is `groups` when given, else its template text
+    /// (Vigil's event is its final template, as the ground truth has one template per event).
+    func score(templates: [String], groups: [String]? = nil) throws -> ParsingScores {
+        guard templates.count == truthGroups.count, groups.map({ $0.count == templates.count }) ?? true else {
             throw BenchError("\(name): \(templates.count) parsed lines, \(truthGroups.count) expected")
         }
-        // A group is a distinct final template, as the ground truth has one template per event.
         return ParsingAccuracy.score(trueGroups: truthGroups, trueTemplates: truthTemplates,
-                                     predictedGroups: templates, predictedTemplates: templates)
+                                     predictedGroups: groups ?? templates, predictedTemplates: templates)
     }
 }
