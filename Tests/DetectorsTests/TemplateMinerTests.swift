@@ -92,9 +92,10 @@ final class TemplateMinerTests: XCTestCase {
         let original = try TemplateMiner(config: config)
         for line in lines[..<200] { _ = original.add(line) }
         var w = StateWriter()
-        original.encodeState(to: &w)
+        original.store.encode(to: &w)
         var r = StateReader(w.bytes)
-        let restored = try TemplateMiner.decodeState(from: &r)
+        let restored = try TemplateMiner(config: config)
+        restored.store = try TemplateStore.decode(from: &r)
         XCTAssertTrue(r.isAtEnd)
         XCTAssertEqual(restored.allTemplates, original.allTemplates)
         for line in lines[200...] {
@@ -104,7 +105,7 @@ final class TemplateMinerTests: XCTestCase {
         XCTAssertEqual(restored.allTemplates, original.allTemplates)
 
         var truncated = StateReader(Array(w.bytes.dropLast(3)))
-        XCTAssertThrowsError(try TemplateMiner.decodeState(from: &truncated))
+        XCTAssertThrowsError(try TemplateStore.decode(from: &truncated))
     }
 
     func testLogFormatsFollowLoghubSyntax() throws {

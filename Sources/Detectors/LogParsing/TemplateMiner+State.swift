@@ -1,4 +1,3 @@
-import Foundation
 import Stream
 
 /// Templates in a checkpoint: the interned tokens and every template in least-recently-used
@@ -101,20 +100,6 @@ extension TemplateStore: StateCodable {
 }
 
 extension TemplateMiner {
-    /// The miner's configuration and templates, for a miner used on its own (the CLI, tests);
-    /// a keyed operator checkpoints only the `TemplateStore` of each key.
-    public func encodeState(to w: inout StateWriter) {
-        w.write(String(decoding: try! JSONEncoder().encode(config), as: UTF8.self))
-        store.encode(to: &w)
-    }
-
-    public static func decodeState(from r: inout StateReader) throws -> TemplateMiner {
-        let config = try JSONDecoder().decode(TemplateMinerConfig.self, from: Data(try r.readString().utf8))
-        let miner = try TemplateMiner(config: config)
-        miner.store = try TemplateStore.decode(from: &r)
-        return miner
-    }
-
     /// Runs `body` with this miner working on `store` (a key's templates, say) instead of its
     /// own; the store comes back updated. Swaps, so nothing is copied.
     public func withStore<R>(_ store: inout TemplateStore, _ body: (TemplateMiner) throws -> R) rethrows -> R {

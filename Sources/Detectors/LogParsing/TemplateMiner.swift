@@ -16,8 +16,8 @@ public final class TemplateMiner {
 
     let tokenizer: LogTokenizer
     /// Every template; a value, so that a keyed operator can keep one per key in its state
-    /// (`withStore`) and checkpoints copy it consistently.
-    public internal(set) var store = TemplateStore()
+    /// (`withStore`), checkpoints copy it consistently, and a restored one can be set here.
+    public var store = TemplateStore()
     public var templateCount: Int { store.templateCount }
 
     /// Called with a template just before it is evicted.
