@@ -76,7 +76,9 @@ enum OTLPTraceWire {
 
     static func span(_ b: UnsafeRawBufferPointer, _ range: Range<Int>, _ message: OTLPMessageBytes,
                      _ origin: TelemetryOrigin) throws -> SpanRecord {
-        var trace = TraceID.none, id = SpanID.none, parent = SpanID.none
+        // Ids are checked after the loop: a field that occurs twice counts by its last
+        // occurrence (protobuf's rule), so an earlier one of another length is no error.
+        var traceAt: Range<Int> = 0..<0, idAt: Range<Int> = 0..<0, parentAt: Range<Int> = 0..<0
         var flags: UInt32 = 0, kind: UInt64 = 0, start: UInt64 = 0, end: UInt64 = 0, dropped: UInt64 = 0
         var status: UInt64 = 0
         var name = ByteRange.empty, traceState = ByteRange.empty, statusMessage = ByteRange.empty
@@ -84,10 +86,10 @@ enum OTLPTraceWire {
         while !r.atEnd {
             let (field, wire) = try r.tag()
             switch field {
-            case 1 where wire == 2: trace = try traceID(b, try r.lengthDelimited(), "span")
-            case 2 where wire == 2: id = try spanID(b, try r.lengthDelimited(), "span")
+            case 1 where wire == 2: traceAt = try r.lengthDelimited()
+            case 2 where wire == 2: idAt = try r.lengthDelimited()
             case 3 where wire == 2: traceState = ByteRange(try r.lengthDelimited())
-            case 4 where wire == 2: parent = try spanID(b, try r.lengthDelimited(), "span parent")
+            case 4 where wire == 2: parentAt = try r.lengthDelimited()
             case 5 where wire == 2: name = ByteRange(try r.lengthDelimited())
             case 6 where wire == 0: kind = try r.varint()
             case 7 where wire == 1: start = try r.fixed64()
@@ -111,7 +113,8 @@ enum OTLPTraceWire {
             }
         }
         return SpanRecord(
-            traceID: trace, spanID: id, parentSpanID: parent, flags: flags,
+            traceID: try traceID(b, traceAt, "span"), spanID: try spanID(b, idAt, "span"),
+            parentSpanID: try spanID(b, parentAt, "span parent"), flags: flags,
             kind: SpanRecord.Kind(rawValue: Int8(truncatingIfNeeded: kind)) ?? .unspecified,
             startTimeUnixNano: start, endTimeUnixNano: end,
             statusCode: SpanRecord.StatusCode(rawValue: Int8(truncatingIfNeeded: status)) ?? .unset,
@@ -133,15 +136,18 @@ enum OTLPTraceWire {
 
     static func validateLink(_ b: UnsafeRawBufferPointer, _ range: Range<Int>) throws {
         var r = ProtoReader(b, range)
+        var traceAt: Range<Int> = 0..<0, idAt: Range<Int> = 0..<0  // the last occurrence counts
         while !r.atEnd {
             let (field, wire) = try r.tag()
             switch field {
-            case 1 where wire == 2: _ = try traceID(b, try r.lengthDelimited(), "span link")
-            case 2 where wire == 2: _ = try spanID(b, try r.lengthDelimited(), "span link")
+            case 1 where wire == 2: traceAt = try r.lengthDelimited()
+            case 2 where wire == 2: idAt = try r.lengthDelimited()
             case 4 where wire == 2: try OTLPWire.validateKeyValue(b, try r.lengthDelimited())
             default: try r.skip(wire: wire, field: field)
             }
         }
+        _ = try traceID(b, traceAt, "span link")
+        _ = try spanID(b, idAt, "span link")
     }
 
     /// The ranges of every occurrence of message field `wanted`.
