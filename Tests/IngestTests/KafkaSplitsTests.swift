@@ -27,7 +27,19 @@ final class KafkaSplitsTests: XCTestCase {
         s.consumed(slot: p1, offset: 1, maxTimestamp: 20_000, now: 104 * ms)
         s.consumed(slot: p0, offset: 1, maxTimestamp: 30_000, now: 104 * ms)
         XCTAssertEqual(s.watermark(now: 105 * ms), 20_000 - 500 - 1, "both active: the least")
-        XCTAssertNil(s.watermark(now: 500 * ms), "all idle: no watermark from the partitions (the source goes idle)")
+        XCTAssertNil(s.watermark(now: 500 * ms), "all idle: nothing new read, so no new watermark")
+    }
+
+    /// Every record arrives before the empty partition counts as idle; then everything is
+    /// idle. The records read must still move the watermark (a CI run's windows never fired).
+    func testWhenEveryPartitionIsIdleTheWatermarkStillCoversTheRecordsRead() {
+        let s = splits(idleMs: 100, lagMs: 0)
+        let p0 = s.addSplit(TopicPartition("t", 0), startingAt: 0, now: 0)
+        _ = s.addSplit(TopicPartition("t", 1), startingAt: 0, now: 0)
+        s.consumed(slot: p0, offset: 24, maxTimestamp: 25_000, now: 10 * ms)
+        XCTAssertNil(s.watermark(now: 20 * ms), "partition 1 is not idle yet")
+        XCTAssertEqual(s.watermark(now: 200 * ms), 25_000 - 1, "all idle: partition 0's records decide")
+        XCTAssertNil(s.watermark(now: 300 * ms), "and only once")
     }
 
     func testACheckpointHoldsReadPositionsAndThoseOfPartitionsHandedAway() throws {

@@ -96,17 +96,25 @@ final class KafkaSplits: RebalanceHandler {
     }
 
     /// The watermark of this subtask, if it advanced: the least of its live partitions'
-    /// watermarks, ignoring partitions idle for longer than the idle timeout.
+    /// watermarks, ignoring partitions idle for longer than the idle timeout. When every
+    /// partition is idle, the least of those that have had records: otherwise records read
+    /// while an empty partition was not yet idle would never move the watermark (it did
+    /// happen, when they all arrived within the idle timeout of the assignment).
     func watermark(now: UInt64 = monotonicNanos()) -> Timestamp? {
         let idleNanos = UInt64(max(0, options.partitionIdleTimeout.milliseconds)) * 1_000_000
         let lag = options.outOfOrderness.milliseconds
-        var least = Timestamp.max
-        var any = false
+        var least = Timestamp.max, leastOfIdle = Timestamp.max
+        var any = false, anyIdleWithRecords = false
         for s in splits where s.live {
-            if now - s.lastRecordNanos >= idleNanos { continue }
+            let w = s.maxTimestamp == .min ? Timestamp.min : s.maxTimestamp &- lag &- 1
+            if now - s.lastRecordNanos >= idleNanos {
+                if s.maxTimestamp != .min { anyIdleWithRecords = true; leastOfIdle = min(leastOfIdle, w) }
+                continue
+            }
             any = true
-            least = min(least, s.maxTimestamp == .min ? .min : s.maxTimestamp &- lag &- 1)
+            least = min(least, w)
         }
+        if !any && anyIdleWithRecords { least = leastOfIdle; any = true }
         guard any, least > lastWatermark else { return nil }
         lastWatermark = least
         return least
