@@ -20,16 +20,9 @@ final class LogsParseCommandTests: XCTestCase {
         let output = dir.appendingPathComponent("structured.csv").path
         let templates = dir.appendingPathComponent("templates.csv").path
 
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: try ChildProcesses.vigilExecutable())
-        p.arguments = ["logs", "parse", "--format", "<Date> <Time> <Level>: <Content>", "--mask", #"(?<=after )\d+"#,
-                       "--input", input, "--output", output, "--templates", templates]
-        let stderr = Pipe()
-        p.standardError = stderr
-        try p.run()
-        let errors = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 0, errors)
+        let (status, errors) = try ChildProcesses.runVigil(["logs", "parse", "--format", "<Date> <Time> <Level>: <Content>", "--mask", #"(?<=after )\d+"#,
+                       "--input", input, "--output", output, "--templates", templates])
+        XCTAssertEqual(status, 0, errors)
         XCTAssertTrue(errors.contains("\(input):2: does not match the log format"), errors)
         XCTAssertTrue(errors.contains("3 lines parsed into 2 templates, 1 line did not match the format"), errors)
 
@@ -48,15 +41,8 @@ final class LogsParseCommandTests: XCTestCase {
     }
 
     func testABadMaskIsRejectedNamingIt() throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: try ChildProcesses.vigilExecutable())
-        p.arguments = ["logs", "parse", "--format", "<Content>", "--mask", "(?<=x", "--input", "/dev/null", "--output", "/dev/null"]
-        let stderr = Pipe()
-        p.standardError = stderr
-        try p.run()
-        let errors = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        XCTAssertNotEqual(p.terminationStatus, 0)
+        let (status, errors) = try ChildProcesses.runVigil(["logs", "parse", "--format", "<Content>", "--mask", "(?<=x", "--input", "/dev/null", "--output", "/dev/null"])
+        XCTAssertNotEqual(status, 0)
         XCTAssertTrue(errors.contains("invalid regex '(?<=x'"), errors)
     }
 }

@@ -74,15 +74,8 @@ final class LogsAnomaliesProcessTests: XCTestCase {
     }
 
     func testBadOptionsAreRejectedBeforeConnecting() throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: try ChildProcesses.vigilExecutable())
-        p.arguments = ["logs", "anomalies", "--brokers", "127.0.0.1:1", "--window-seconds", "0"]
-        let stderr = Pipe()
-        p.standardError = stderr
-        try p.run()
-        let errors = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        XCTAssertNotEqual(p.terminationStatus, 0)
+        let (status, errors) = try ChildProcesses.runVigil(["logs", "anomalies", "--brokers", "127.0.0.1:1", "--window-seconds", "0"])
+        XCTAssertNotEqual(status, 0)
         XCTAssertTrue(errors.contains("window must be longer than 0 ms"), errors)
     }
 }

@@ -1,3 +1,4 @@
+import VigilTestSupport
 import XCTest
 @testable import Stream
 

@@ -36,6 +36,20 @@ public enum ChildProcesses {
         return p
     }
 
+    /// Runs `vigil ARGUMENTS` to completion: its exit status and standard error.
+    public static func runVigil(_ arguments: [String]) throws -> (status: Int32, stderr: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: try vigilExecutable())
+        p.arguments = arguments
+        let stderr = Pipe()
+        p.standardError = stderr
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        let errors = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        return (p.terminationStatus, errors)
+    }
+
     /// Runs a program found on PATH to completion; its standard output.
     @discardableResult
     public static func run(_ program: String, _ arguments: [String], timeout: TimeInterval = 120) throws -> String {
