@@ -230,6 +230,25 @@ final class CheckpointTests: XCTestCase {
         }
     }
 
+    /// A crash during the very first checkpoint leaves a directory without `_metadata`: no
+    /// checkpoint ever completed, nothing was committed, so a restart starts with empty state
+    /// instead of refusing (the crash test hit this when its first kill came early).
+    func testACrashDuringTheFirstCheckpointStartsFresh() throws {
+        let first = makeJob(parallelism: 1)
+        let run1 = try first.env.embedded()
+        feed(first.input, events(0..<50))
+        try run1.runUntilIdle()
+        let never = try run1.triggerCheckpoint()
+        try FileManager.default.removeItem(atPath: never.directory + "/_metadata")
+
+        let restarted = makeJob(parallelism: 1)
+        let run = try restarted.env.embedded()
+        feed(restarted.input, events(0..<3))
+        try run.runUntilIdle()
+        XCTAssertTrue(restarted.out.values.contains("sum k0 0"), "started with empty state")
+        XCTAssertGreaterThan(try run.triggerCheckpoint().id, never.id, "new checkpoints do not reuse its directory")
+    }
+
     func testNoValidCheckpointRefusesToStartUnlessAllowed() throws {
         let first = makeJob(parallelism: 1)
         let run1 = try first.env.embedded()

@@ -46,7 +46,10 @@ extension StreamEnvironment {
                 throw RestoreError("cannot restore from \(path): \(error)")
             }
         case .latest:
-            let (checkpoint, skipped) = storage.latestValid(logger: logger)
+            let (checkpoint, skipped, incomplete) = storage.latestValid(logger: logger)
+            if checkpoint == nil && skipped.isEmpty && !incomplete.isEmpty {
+                logger.info("no checkpoint has completed yet; starting with empty state", metadata: ["incomplete": "\(incomplete.count)"])
+            }
             if checkpoint == nil && !skipped.isEmpty && !config.allowFreshStartWithoutValidCheckpoint {
                 throw RestoreError("""
                     no checkpoint in \(storage.checkpointsDirectory) can be restored, refusing to start with empty state:

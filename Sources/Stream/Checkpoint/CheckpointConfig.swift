@@ -10,8 +10,9 @@ public struct CheckpointConfig: Sendable {
     /// Complete checkpoints kept; older ones are deleted. Savepoints are never deleted.
     public var retained: Int = 3
     public var restore: RestorePolicy = .latest
-    /// When checkpoints exist but none verifies: start with empty state (true) or refuse to
-    /// start (false, the default: state that took hours to build is not dropped silently).
+    /// When completed checkpoints exist but none verifies: start with empty state (true) or
+    /// refuse to start (false, the default: state that took hours to build is not dropped
+    /// silently). Checkpoints that never completed alone do not count: nothing was committed.
     public var allowFreshStartWithoutValidCheckpoint = false
 
     public enum RestorePolicy: Sendable, Equatable {

@@ -86,19 +86,28 @@ public struct CheckpointStorage: Sendable {
     }
 
     /// The newest checkpoint that verifies, and why each newer one was skipped.
-    func latestValid(logger: Logger) -> (checkpoint: LoadedCheckpoint?, skipped: [String]) {
-        var skipped: [String] = []
+    /// The newest checkpoint that validates. `skipped` lists completed checkpoints (they have
+    /// `_metadata`) that failed to validate: state that existed and is lost. `incomplete` lists
+    /// directories of checkpoints that never completed (a crash during the first checkpoint
+    /// leaves one): nothing was committed from them, so they alone are no reason to refuse.
+    func latestValid(logger: Logger) -> (checkpoint: LoadedCheckpoint?, skipped: [String], incomplete: [String]) {
+        var skipped: [String] = [], incomplete: [String] = []
         for (id, path) in checkpointDirectories() {
+            guard FileManager.default.fileExists(atPath: path + "/_metadata") else {
+                incomplete.append("checkpoint \(id) at \(path) never completed (no _metadata)")
+                logger.info("checkpoint \(id) at \(path) never completed (no _metadata); trying the previous one")
+                continue
+            }
             do {
                 let metadata = try Self.validate(path)
-                return (LoadedCheckpoint(directory: path, metadata: metadata), skipped)
+                return (LoadedCheckpoint(directory: path, metadata: metadata), skipped, incomplete)
             } catch {
                 let reason = "checkpoint \(id) at \(path) is not usable: \(error)"
                 logger.warning("\(reason); trying the previous one")
                 skipped.append(reason)
             }
         }
-        return (nil, skipped)
+        return (nil, skipped, incomplete)
     }
 }
 
