@@ -39,7 +39,7 @@ struct LogsAnomaliesCommand: ParsableCommand {
     func validate() throws {
         if let problem = config.problem { throw ValidationError(problem) }
         for mask in masks {
-            do { _ = try Regex(mask) } catch { throw ValidationError("--mask: \(error)") }
+            do { _ = try PCRERegex(mask) } catch { throw ValidationError("--mask: \(error)") }
         }
     }
 

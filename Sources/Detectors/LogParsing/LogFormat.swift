@@ -2,7 +2,7 @@
 /// `<Date> <Time> <Level> \[<Process>\] <Component>: <Content>`. As in Loghub's tools, the
 /// text between fields is a regex fragment (so `\[` is a bracket and `(...)?` an optional
 /// part), a run of spaces matches any run of whitespace, and each field matches lazily. The
-/// `Content` field is what the template miner sees.
+/// `Content` field is what the template miner sees. Not thread-safe (it owns PCRE2 match data).
 public final class LogFormat {
     public struct Invalid: Error, CustomStringConvertible {
         public var description: String
@@ -10,7 +10,7 @@ public final class LogFormat {
 
     public let format: String
     public let fields: [String]
-    private let regex: Regex
+    private let regex: PCRERegex
     private let groups: [Int]
     private let contentGroup: Int
 
@@ -40,8 +40,8 @@ public final class LogFormat {
             throw Invalid(description: "log format '\(format)' has no <Content> field")
         }
         do {
-            regex = try Regex(pattern)
-        } catch let error as Regex.CompileError {
+            regex = try PCRERegex(pattern)
+        } catch let error as PCRERegex.CompileError {
             throw Invalid(description: "log format '\(format)' is not a valid pattern: \(error.reason)")
         }
         self.fields = fields
@@ -78,7 +78,4 @@ public final class LogFormat {
             regex.group(g).map { String(decoding: UnsafeBufferPointer(rebasing: line[$0]), as: UTF8.self) } ?? ""
         }
     }
-
-    /// The same format with its own match state, for another thread.
-    public func copy() -> LogFormat { try! LogFormat(format) }
 }

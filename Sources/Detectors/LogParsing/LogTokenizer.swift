@@ -10,7 +10,7 @@
 ///   parameters they produce (`16.0 B`) is one.
 /// Tokens come out normalised (`TemplateNormalizer`) into one flat byte buffer.
 final class LogTokenizer {
-    let masks: [Regex]
+    let masks: [PCRERegex]
 
     /// One token of the last message: its normalised bytes are `bytes[start..<end]`, the raw
     /// text it came from `message[rawStart..<rawEnd]`.
@@ -30,7 +30,7 @@ final class LogTokenizer {
     private var pieces = ScratchBuffer<UInt8>(capacity: 1024)
     private var scratch = ScratchBuffer<UInt8>(capacity: 4096)
 
-    init(masks: [Regex]) { self.masks = masks }
+    init(masks: [PCRERegex]) { self.masks = masks }
 
     deinit {
         bytes.deallocate(); tokens.deallocate(); raw.deallocate(); pieces.deallocate(); scratch.deallocate()

@@ -42,7 +42,7 @@ public final class TemplateMiner {
     public init(config: TemplateMinerConfig = TemplateMinerConfig()) throws {
         if let problem = config.problem { throw TemplateMinerError(description: problem) }
         self.config = config
-        tokenizer = LogTokenizer(masks: try config.masks.map { try Regex($0) })
+        tokenizer = LogTokenizer(masks: try config.masks.map { try PCRERegex($0) })
     }
 
     // MARK: matching

@@ -2,8 +2,8 @@ import CPcre2
 
 /// A compiled PCRE2 pattern (Python/Perl syntax), JIT-compiled when the platform allows.
 /// Matches run over raw UTF-8 bytes without copying. Not thread-safe: it owns its match data,
-/// so each task keeps its own instance (`copy()`).
-public final class Regex {
+/// so each task compiles its own.
+public final class PCRERegex {
     public struct CompileError: Error, CustomStringConvertible {
         public var pattern: String
         public var offset: Int
@@ -41,15 +41,7 @@ public final class Regex {
         pcre2_code_free_8(code)
     }
 
-    /// The same pattern with its own match data, for another thread.
-    public func copy() -> Regex { try! Regex(pattern) }
-
-    /// The number of capture groups, and the group number of each named one.
-    public var captureCount: Int {
-        var n: UInt32 = 0
-        pcre2_pattern_info_8(code, UInt32(PCRE2_INFO_CAPTURECOUNT), &n)
-        return Int(n)
-    }
+    /// The group number of a named group.
     public func groupNumber(_ name: String) -> Int? {
         let n = pcre2_substring_number_from_name_8(code, name)
         return n > 0 ? Int(n) : nil
