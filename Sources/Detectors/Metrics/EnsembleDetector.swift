@@ -1,0 +1,108 @@
+import Stream
+
+/// Vigil's combined detector. Five different views of "unusual" — a moving z-score, a robust
+/// median/MAD, a seasonal forecast, extreme-value tails, and pattern novelty — are each
+/// calibrated against their own history on this series (`LikelihoodCalibrated`), and their
+/// surprises averaged: one member's quirk moves the mean less than agreement does. After an
+/// alarm the detector rests for `restPeriod` points (scores 0), because an incident is one
+/// page, not one per point; the NAB benchmark showed that a rest only helps when the alarm
+/// level is high (see benchmarks/RESULTS.md).
+public struct EnsembleDetector: AnomalyDetector {
+    public static let name = "ensemble"
+
+    public struct Config: Sendable, Equatable {
+        /// Mean calibrated surprise (decimal digits) that makes an anomaly: score 0.75.
+        public var threshold: Double = 15
+        /// Points of silence after an alarm.
+        public var restPeriod: Int = 100
+        public var ewma = EWMADetector.Config()
+        public var mad = MedianMADDetector.Config()
+        public var seasonal = SeasonalDetector.Config()
+        public var spot = SPOTDetector.Config()
+        public var novelty = NoveltyDetector.Config()
+        /// How each member's surprises are judged against that member's own history.
+        public var calibration = LikelihoodCalibrated<EWMADetector>.Config()
+        public init() {
+            mad.window = 1000
+        }
+    }
+
+    public let config: Config
+    var ewma: LikelihoodCalibrated<EWMADetector>
+    var mad: LikelihoodCalibrated<MedianMADDetector>
+    var seasonal: LikelihoodCalibrated<SeasonalDetector>
+    var spot: LikelihoodCalibrated<SPOTDetector>
+    var novelty: LikelihoodCalibrated<NoveltyDetector>
+    /// Points left in the rest period.
+    var resting = 0
+
+    public init(config: Config = Config()) {
+        self.config = config
+        let c = config.calibration
+        ewma = LikelihoodCalibrated(EWMADetector(config: config.ewma), config: .init(c))
+        mad = LikelihoodCalibrated(MedianMADDetector(config: config.mad), config: .init(c))
+        seasonal = LikelihoodCalibrated(SeasonalDetector(config: config.seasonal), config: .init(c))
+        spot = LikelihoodCalibrated(SPOTDetector(config: config.spot), config: .init(c))
+        novelty = LikelihoodCalibrated(NoveltyDetector(config: config.novelty), config: .init(c))
+    }
+
+    public mutating func update(time: Int64, value: Double) -> DetectorVerdict {
+        var best: (name: String, verdict: DetectorVerdict)?
+        var total = 0.0, judged = 0.0
+        // Unrolled (no array of members per point): the strongest member explains, all add up.
+        @inline(__always) func consider(_ name: String, _ v: DetectorVerdict) {
+            if case .learning = v.reason { return }
+            total += Surprise.of(score: v.score)
+            judged += 1
+            if best == nil || v.score > best!.verdict.score { best = (name, v) }
+        }
+        let first = ewma.update(time: time, value: value)
+        consider(EWMADetector.name, first)
+        consider(MedianMADDetector.name, mad.update(time: time, value: value))
+        consider(SeasonalDetector.name, seasonal.update(time: time, value: value))
+        consider(SPOTDetector.name, spot.update(time: time, value: value))
+        consider(NoveltyDetector.name, novelty.update(time: time, value: value))
+        guard let (bestName, bestVerdict) = best else { return first }
+        let surprise = total / judged
+        var verdict = bestVerdict
+        verdict.reason = .member(name: bestName, reason: bestVerdict.reason)
+        if resting > 0 {
+            resting -= 1
+            verdict.score = 0
+            verdict.isAnomaly = false
+            return verdict
+        }
+        verdict.score = GaussianTail.score(surprise: surprise)
+        verdict.isAnomaly = surprise >= config.threshold
+        if verdict.isAnomaly { resting = config.restPeriod }
+        return verdict
+    }
+}
+
+extension EnsembleDetector.Config: StateCodable {
+    public func encode(to w: inout StateWriter) {
+        threshold.encode(to: &w); restPeriod.encode(to: &w)
+        ewma.encode(to: &w); mad.encode(to: &w); seasonal.encode(to: &w); spot.encode(to: &w); novelty.encode(to: &w)
+        calibration.encode(to: &w)
+    }
+    public static func decode(from r: inout StateReader) throws -> Self {
+        var c = Self()
+        c.threshold = try .decode(from: &r); c.restPeriod = try .decode(from: &r)
+        c.ewma = try .decode(from: &r); c.mad = try .decode(from: &r); c.seasonal = try .decode(from: &r)
+        c.spot = try .decode(from: &r); c.novelty = try .decode(from: &r); c.calibration = try .decode(from: &r)
+        return c
+    }
+}
+
+extension EnsembleDetector {
+    public func encode(to w: inout StateWriter) {
+        config.encode(to: &w); ewma.encode(to: &w); mad.encode(to: &w); seasonal.encode(to: &w); spot.encode(to: &w)
+        novelty.encode(to: &w); resting.encode(to: &w)
+    }
+    public static func decode(from r: inout StateReader) throws -> Self {
+        var d = Self(config: try .decode(from: &r))
+        d.ewma = try .decode(from: &r); d.mad = try .decode(from: &r); d.seasonal = try .decode(from: &r); d.spot = try .decode(from: &r)
+        d.novelty = try .decode(from: &r); d.resting = try .decode(from: &r)
+        return d
+    }
+}

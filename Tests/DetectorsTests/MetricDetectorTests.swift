@@ -1,0 +1,109 @@
+import Stream
+import VigilTestSupport
+import XCTest
+@testable import Detectors
+
+/// Each metric detector on synthetic series with known anomalies: it must flag them, stay
+/// quiet on normal data, and continue identically after a checkpoint round trip.
+final class MetricDetectorTests: XCTestCase {
+    /// A noisy cycle of 48 points (a "day" of half-hours) around 100 (amplitude 10, or none
+    /// when `cycle` is false), σ = 1 noise, with a spike of +25 at `spikeAt`.
+    func series(count: Int = 3000, spikeAt: Int? = 2500, seed: UInt64 = 1, cycle: Bool = true) -> [Double] {
+        var random = SeededRandom(seed: seed)
+        return (0..<count).map { i in
+            // Approximately Gaussian noise: the sum of four uniforms, scaled to σ = 1.
+            var u = 0.0
+            for _ in 0..<4 { u += Double(random.next() % 1_000_000) / 1_000_000 }
+            let noise = (u - 2) * 1.732
+            let spike = i == spikeAt ? 25.0 : 0
+            return 100 + (cycle ? 10 * sin(2 * Double.pi * Double(i) / 48) : 0) + noise + spike
+        }
+    }
+
+    func flags<D: AnomalyDetector>(_ detector: D, _ values: [Double]) -> [Int] {
+        var d = detector
+        return values.enumerated().compactMap { i, v in d.update(time: Int64(i) * 60_000, value: v).isAnomaly ? i : nil }
+    }
+
+    func assertCatchesTheSpike<D: AnomalyDetector>(_ detector: D, maxFalseAlarms: Int, cycle: Bool = true,
+                                                   file: StaticString = #filePath, line: UInt = #line) {
+        let flagged = flags(detector, series(cycle: cycle))
+        XCTAssertTrue(flagged.contains(2500), "\(D.name) missed the spike; flagged \(flagged.prefix(20))", file: file, line: line)
+        XCTAssertLessThanOrEqual(flagged.count - 1, maxFalseAlarms, "\(D.name) flagged \(flagged.prefix(20))", file: file, line: line)
+        let quiet = flags(detector, series(spikeAt: nil, seed: 2, cycle: cycle))
+        XCTAssertLessThanOrEqual(quiet.count, maxFalseAlarms, "\(D.name) on normal data flagged \(quiet.prefix(20))", file: file, line: line)
+    }
+
+    func testEachDetectorCatchesASpikeAndStaysQuietOtherwise() {
+        // The detectors that model the cycle, on the cycle.
+        assertCatchesTheSpike(SeasonalDetector(), maxFalseAlarms: 3)
+        assertCatchesTheSpike(SPOTDetector(), maxFalseAlarms: 5)
+        assertCatchesTheSpike(EnsembleDetector(), maxFalseAlarms: 1)
+        // A spike lands in a band the warm-up never reached: a level never visited.
+        assertCatchesTheSpike(NoveltyDetector(), maxFalseAlarms: 3)
+        // The level detectors know no season: on a level series (on the cycle its ±10 swing
+        // would be their spread).
+        assertCatchesTheSpike(EWMADetector(), maxFalseAlarms: 3, cycle: false)
+        assertCatchesTheSpike(MedianMADDetector(), maxFalseAlarms: 3, cycle: false)
+    }
+
+    func testSeasonalDetectionFindsThePeriod() {
+        XCTAssertEqual(PeriodDetection.period(of: Array(series(count: 600, spikeAt: nil))), 48)
+        var random = SeededRandom(seed: 3)
+        let noise = (0..<600).map { _ in Double(random.next() % 1000) }
+        XCTAssertNil(PeriodDetection.period(of: noise), "white noise has no season")
+    }
+
+    func testALevelShiftIsCaughtByTheEnsembleOnce() {
+        var values = series(spikeAt: nil)
+        for i in 2000..<values.count { values[i] += 15 }
+        let flagged = flags(EnsembleDetector(), values)
+        XCTAssertTrue(flagged.contains { (2000..<2010).contains($0) }, "flagged \(flagged)")
+        XCTAssertLessThanOrEqual(flagged.count, 3, "the rest period keeps one shift to few alarms: \(flagged)")
+    }
+
+    /// Splits a run at `cut`, round-trips the detector's state through a checkpoint encoding,
+    /// and requires the rest of the verdicts to be identical to an uninterrupted run's.
+    func assertStateRoundTrip<D: AnomalyDetector & Equatable>(_ detector: D, cut: Int, file: StaticString = #filePath, line: UInt = #line) throws {
+        try assertStateRoundTrip(detector, cut: cut, same: { $0 == $1 }, file: file, line: line)
+    }
+
+    func assertStateRoundTrip<D: AnomalyDetector>(_ detector: D, cut: Int, same: ((D, D) -> Bool)? = nil,
+                                                  file: StaticString = #filePath, line: UInt = #line) throws {
+        let values = series()
+        var uninterrupted = detector
+        let expected = values.enumerated().map { uninterrupted.update(time: Int64($0), value: $1) }
+        var first = detector
+        for (i, v) in values[..<cut].enumerated() { _ = first.update(time: Int64(i), value: v) }
+        var w = StateWriter()
+        first.encode(to: &w)
+        var r = StateReader(w.bytes)
+        var restored = try D.decode(from: &r)
+        if let same { XCTAssertTrue(same(first, restored), "\(D.name): state differs after decoding", file: file, line: line) }
+        let rest = values[cut...].enumerated().map { restored.update(time: Int64(cut + $0), value: $1) }
+        XCTAssertEqual(rest, Array(expected[cut...]), "\(D.name) diverged after restore at \(cut)", file: file, line: line)
+    }
+
+    func testEveryDetectorContinuesIdenticallyAfterACheckpoint() throws {
+        for cut in [10, 400, 1700] {   // learning, mid-warm-up, running
+            try assertStateRoundTrip(EWMADetector(), cut: cut)
+            try assertStateRoundTrip(MedianMADDetector(), cut: cut)
+            try assertStateRoundTrip(SeasonalDetector(), cut: cut)
+            try assertStateRoundTrip(SPOTDetector(), cut: cut)
+            try assertStateRoundTrip(NoveltyDetector(), cut: cut)
+            try assertStateRoundTrip(EnsembleDetector(), cut: cut)
+        }
+    }
+
+    func testScoresAreInTheUnitIntervalAndOrderedByDistance() {
+        XCTAssertEqual(GaussianTail.score(sigmas: 0), 0, accuracy: 1e-12)
+        var previous = 0.0
+        for z in stride(from: 0.5, through: 200, by: 0.5) {
+            let s = GaussianTail.score(sigmas: z)
+            XCTAssertGreaterThan(s, previous, "monotone at \(z)σ, including where erfc underflows")
+            XCTAssertLessThan(s, 1)
+            previous = s
+        }
+        XCTAssertEqual(Surprise.of(score: GaussianTail.score(sigmas: 4)), GaussianTail.surprise(sigmas: 4), accuracy: 1e-9)
+    }
+}
