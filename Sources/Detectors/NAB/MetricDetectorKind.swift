@@ -1,0 +1,33 @@
+/// The metric detectors by name, with their default configurations: what `vigil bench nab
+/// --detector NAME` and the NAB benchmark choose from. Each member is also listed calibrated
+/// (`-likelihood`), which is how the ensemble uses it.
+public enum MetricDetectorKind: String, CaseIterable, Sendable {
+    case ewma
+    case mad
+    case seasonal
+    case spot
+    case novelty
+    case ewmaCalibrated = "ewma-likelihood"
+    case madCalibrated = "mad-likelihood"
+    case seasonalCalibrated = "seasonal-likelihood"
+    case spotCalibrated = "spot-likelihood"
+    case noveltyCalibrated = "novelty-likelihood"
+    case ensemble
+
+    /// Runs a fresh detector of this kind over a NAB series; one score per row.
+    public func nabScores(of series: NABSeries) -> [Double] {
+        switch self {
+        case .ewma: NABRunner.scores(of: series) { EWMADetector() }
+        case .mad: NABRunner.scores(of: series) { MedianMADDetector() }
+        case .seasonal: NABRunner.scores(of: series) { SeasonalDetector() }
+        case .spot: NABRunner.scores(of: series) { SPOTDetector() }
+        case .novelty: NABRunner.scores(of: series) { NoveltyDetector() }
+        case .ewmaCalibrated: NABRunner.scores(of: series) { LikelihoodCalibrated(EWMADetector()) }
+        case .madCalibrated: NABRunner.scores(of: series) { LikelihoodCalibrated(MedianMADDetector()) }
+        case .seasonalCalibrated: NABRunner.scores(of: series) { LikelihoodCalibrated(SeasonalDetector()) }
+        case .spotCalibrated: NABRunner.scores(of: series) { LikelihoodCalibrated(SPOTDetector()) }
+        case .noveltyCalibrated: NABRunner.scores(of: series) { LikelihoodCalibrated(NoveltyDetector()) }
+        case .ensemble: NABRunner.scores(of: series) { EnsembleDetector() }
+        }
+    }
+}
