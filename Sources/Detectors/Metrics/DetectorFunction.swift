@@ -1,0 +1,58 @@
+import Stream
+
+/// The keyed detector operator: one detector value per series key, kept in keyed state (and
+/// so in every checkpoint), fed that series' points in arrival order. Emits a `MetricAnomaly`
+/// for each point the detector flags, timestamped with the point's time. A point that is not a
+/// finite number is rejected with an error naming the series: a NaN would poison the detector's
+/// state silently.
+public struct DetectorFunction<D: AnomalyDetector>: KeyedProcessFunction, @unchecked Sendable {
+    // @unchecked: the state handle is made in `open`, per subtask, and used by its thread only.
+    public typealias Key = String
+    public typealias Input = MetricPoint
+    public typealias Output = MetricAnomaly
+
+    let makeDetector: @Sendable () -> D
+    private var state: ValueState<String, D>!
+
+    public init(_ makeDetector: @escaping @Sendable () -> D) { self.makeDetector = makeDetector }
+
+    public mutating func open(_ context: KeyedContext<String, MetricAnomaly>) throws {
+        state = try context.valueState("detector-\(D.name)", D.self)
+    }
+
+    public mutating func processElement(_ point: MetricPoint, _ context: KeyedContext<String, MetricAnomaly>) throws {
+        guard point.value.isFinite else {
+            throw DetectorError("series '\(point.series)' at \(point.time): the value \(point.value) is not a finite number")
+        }
+        let verdict = state.mutate(default: makeDetector) { $0.update(time: point.time, value: point.value) }
+        guard verdict.isAnomaly else { return }
+        try context.emit(MetricAnomaly(series: point.series, time: point.time, value: point.value, score: verdict.score,
+                                       expectedLow: verdict.expected.lowerBound, expectedHigh: verdict.expected.upperBound,
+                                       detector: D.name, explanation: verdict.reason.description),
+                         timestamp: point.time)
+    }
+}
+
+public struct DetectorError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+extension DataStream where T == MetricPoint {
+    /// Anomalies per series, one detector per series key (see `DetectorFunction`).
+    public func detect<D: AnomalyDetector>(name: String? = nil, parallelism: Int? = nil,
+                                           _ makeDetector: @escaping @Sendable () -> D) -> DataStream<MetricAnomaly> {
+        keyBy(\.series).process(name: name ?? "detect-\(D.name)", parallelism: parallelism, DetectorFunction(makeDetector))
+    }
+}
+
+extension REDMetrics {
+    /// The series RED detection watches: request rate, error ratio and p99 latency, keyed
+    /// "service operation metric", timed at the window's end.
+    public var points: [MetricPoint] {
+        let key = seriesKey
+        return [MetricPoint(series: key + " rate", time: windowEnd, value: rate),
+                MetricPoint(series: key + " error_ratio", time: windowEnd, value: errorRatio),
+                MetricPoint(series: key + " p99_ms", time: windowEnd, value: p99)]
+    }
+}

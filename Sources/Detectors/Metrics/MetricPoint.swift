@@ -1,0 +1,26 @@
+/// One value of one series: the input of the keyed detector operator.
+public struct MetricPoint: Sendable, Equatable, Codable {
+    /// Which series (one detector state per key), e.g. "checkout /cart p99".
+    public var series: String
+    /// Milliseconds since 1970.
+    public var time: Int64
+    public var value: Double
+
+    public init(series: String, time: Int64, value: Double) {
+        self.series = series
+        self.time = time
+        self.value = value
+    }
+}
+
+/// A point a detector judged anomalous.
+public struct MetricAnomaly: Sendable, Equatable, Codable {
+    public var series: String
+    public var time: Int64
+    public var value: Double
+    public var score: Double
+    public var expectedLow: Double
+    public var expectedHigh: Double
+    public var detector: String
+    public var explanation: String
+}
