@@ -6,6 +6,7 @@ let benchmarks: [String: @Sendable (_ quick: Bool) throws -> Figures] = [
     "checkpoint": checkpointBenchmark,
     "kafka": kafkaBenchmark,
     "loghub": loghubBenchmark,
+    "nab": nabBenchmark,
 ]
 
 /// A benchmark's results: a flat JSON object of numbers and strings, in insertion order.
