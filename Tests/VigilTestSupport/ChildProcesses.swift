@@ -38,16 +38,29 @@ public enum ChildProcesses {
 
     /// Runs `vigil ARGUMENTS` to completion: its exit status and standard error.
     public static func runVigil(_ arguments: [String]) throws -> (status: Int32, stderr: String) {
+        let (status, _, errors) = try runVigilCapturingOutput(arguments)
+        return (status, errors)
+    }
+
+    /// Runs `vigil ARGUMENTS` to completion: its exit status, standard output and standard
+    /// error. Standard output goes through a file, so neither pipe can fill up and stall it.
+    public static func runVigilCapturingOutput(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: try vigilExecutable())
         p.arguments = arguments
         let stderr = Pipe()
         p.standardError = stderr
-        p.standardOutput = FileHandle.nullDevice
+        let outPath = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-stdout-\(UUID().uuidString)").path
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: outPath) }
+        let outHandle = FileHandle(forWritingAtPath: outPath)
+        p.standardOutput = outHandle ?? FileHandle.nullDevice
         try p.run()
         let errors = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
-        return (p.terminationStatus, errors)
+        try? outHandle?.close()
+        let output = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+        return (p.terminationStatus, output, errors)
     }
 
     /// Runs a program found on PATH to completion; its standard output.

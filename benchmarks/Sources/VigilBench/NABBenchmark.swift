@@ -27,7 +27,7 @@ func nabBenchmark(quick: Bool) throws -> Figures {
     let kinds = quick ? [.ewma, .ensemble] : MetricDetectorKind.allCases
     for kind in kinds {
         var scores: [[Double]] = []
-        let seconds = median(try (0..<repeats).map { _ in try time { scores = series.map { kind.nabScores(of: $0) } } })
+        let seconds = median((0..<repeats).map { _ in time { scores = series.map { kind.nabScores(of: $0) } } })
         let result = NABScorer.score(series: series, anomalyScores: scores)
         let name = kind.rawValue.replacingOccurrences(of: "-", with: "_")
         figures.set("\(name)_standard", result[0].normalized)
