@@ -62,6 +62,19 @@ final class MetricDetectorTests: XCTestCase {
         XCTAssertLessThanOrEqual(flagged.count, 3, "the rest period keeps one shift to few alarms: \(flagged)")
     }
 
+    /// A spike of the same height every 96 points (a nightly job) is news the first times, not
+    /// the twentieth: the novelty member knows its band and pattern by then.
+    func testARecurringSpikeStopsAlarming() {
+        var values = series(count: 4000, spikeAt: nil, cycle: false)
+        let spikes = Array(stride(from: 1000, to: 4000, by: 96))
+        for i in spikes { values[i] += 20 }
+        let flagged = Set(flags(EnsembleDetector(), values))
+        let early = spikes.prefix(5).filter(flagged.contains)
+        let late = spikes.suffix(15).filter(flagged.contains)
+        XCTAssertFalse(early.isEmpty, "the first spikes are anomalies")
+        XCTAssertLessThanOrEqual(late.count, 2, "late spikes flagged: \(late)")
+    }
+
     /// Splits a run at `cut`, round-trips the detector's state through a checkpoint encoding,
     /// and requires the rest of the verdicts to be identical to an uninterrupted run's.
     func assertStateRoundTrip<D: AnomalyDetector & Equatable>(_ detector: D, cut: Int, file: StaticString = #filePath, line: UInt = #line) throws {

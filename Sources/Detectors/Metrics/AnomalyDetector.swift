@@ -49,8 +49,9 @@ public enum DetectorReason: Sendable, Equatable, CustomStringConvertible {
     /// Beyond (or near) an extreme-value threshold: the estimated probability of a value this
     /// extreme.
     case extremeValue(probability: Double, threshold: Double)
-    /// The share of recent patterns (words of the last few value bands) never seen before.
-    case novelty(share: Double)
+    /// The share of recent patterns (words of the last few value bands) never seen before, and
+    /// whether the value's own band is new.
+    case novelty(share: Double, newLevel: Bool)
     /// The ensemble: which member drove the score, and that member's reason.
     indirect case member(name: String, reason: DetectorReason)
 
@@ -61,7 +62,8 @@ public enum DetectorReason: Sendable, Equatable, CustomStringConvertible {
         case .robustDeviation(let m): "\(format(m)) robust σ (MAD) from the moving median"
         case .seasonalResidual(let s, let p): "\(format(s))σ off the seasonal forecast (period \(p) points)"
         case .extremeValue(let p, let t): "beyond the extreme-value threshold \(format(t)) (probability \(formatProbability(p)))"
-        case .novelty(let share): "\(Int((share * 100).rounded()))% of the recent patterns are new"
+        case .novelty(let share, let newLevel):
+            "\(Int((share * 100).rounded()))% of the recent patterns are new" + (newLevel ? ", at a level never seen before" : "")
         case .member(let name, let reason): "\(name): \(reason)"
         }
     }

@@ -1,7 +1,9 @@
+import Foundation
 import Stream
 
 /// Has this series been here before? Values are cut into `levels` bands (their width fixed from
-/// the spread of the warm-up points, so a value far outside it gets a band of its own), and the
+/// the spread of the warm-up points; beyond that spread bands widen geometrically, so a spike
+/// that recurs at roughly the same height lands in a band already known), and the
 /// last 1…`maxContext` bands form words. A word never seen before is novelty; the share of
 /// context lengths whose word is new is the raw anomaly. It catches what distance-based
 /// detectors miss: a familiar value in an unfamiliar order (a flat stretch in a daily cycle, a
@@ -51,15 +53,18 @@ public struct NoveltyDetector: AnomalyDetector {
             warmupValues = []
             return .learning(0)
         }
-        let novelty = observe(band(of: x))
+        let (novelty, newLevel) = observe(band(of: x))
         let surprise = 10 * novelty
         return DetectorVerdict(score: GaussianTail.score(surprise: surprise), isAnomaly: novelty >= config.threshold,
-                               expected: origin...(origin + width * config.levels), reason: .novelty(share: novelty))
+                               expected: origin...(origin + width * config.levels),
+                               reason: .novelty(share: novelty, newLevel: newLevel))
     }
 
     @inline(__always)
     func band(of x: Double) -> Int64 {
-        let b = ((x - origin) / width).rounded(.down)
+        var b = ((x - origin) / width).rounded(.down)
+        let top = config.levels
+        if b > top { b = top + log2(1 + (b - top)).rounded(.down) } else if b < -1 { b = -1 - log2(-b).rounded(.down) }
         return Int64(max(-1e6, min(1e6, b)))
     }
 
@@ -72,22 +77,27 @@ public struct NoveltyDetector: AnomalyDetector {
         origin = low
     }
 
-    /// Adds the band and its words; returns the share of context lengths whose word was new.
-    private mutating func observe(_ b: Int64) -> Double {
+    /// Adds the band and its words; returns the share of context lengths whose word was new,
+    /// and whether the band alone was.
+    private mutating func observe(_ b: Int64) -> (share: Double, newLevel: Bool) {
         if recent.count == config.maxContext { recent.removeFirst() }
         recent.append(b)
         var hash: UInt64 = 0x9E37_79B9_7F4A_7C15
         var new = 0
         var i = recent.count - 1
         var length = 0
+        var newLevel = false
         while i >= 0 {
             hash = (hash ^ UInt64(bitPattern: recent[i])) &* 0xBF58_476D_1CE4_E5B9
             hash ^= hash >> 31
             length += 1
-            if insert(hash | 1) { new += 1 }
+            if insert(hash | 1) {
+                new += 1
+                if length == 1 { newLevel = true }
+            }
             i -= 1
         }
-        return Double(new) / Double(max(length, 1))
+        return (Double(new) / Double(max(length, 1)), newLevel)
     }
 
     /// True when the word was not in the table.
