@@ -53,7 +53,7 @@ final class DDSketchTests: XCTestCase {
 
 final class REDMetricsTests: XCTestCase {
     func span(_ service: String, _ operation: String, at t: Int64, ms: Double, error: Bool = false) -> (SpanSample, Timestamp) {
-        (SpanSample(service: service, operation: operation, endTime: t, durationNanos: UInt64(ms * 1e6), isError: error), t)
+        (SpanSample(service: service, operation: operation, startTime: t, durationNanos: UInt64(ms * 1e6), isError: error), t)
     }
 
     func testRateErrorsAndLatencyPerOperationAndWindow() throws {

@@ -1,0 +1,84 @@
+import ArgumentParser
+import Detectors
+import Foundation
+import Ingest
+import Logging
+import Stream
+
+/// `vigil red`: RED metrics per service and operation from OTLP spans in Kafka, with a detector
+/// on each metric series. One JSON line per anomaly (and per window's metrics with --metrics).
+struct REDCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "red",
+        abstract: "Rate, errors and latency per service and operation from OTLP spans in Kafka, with anomaly detection.",
+        discussion: """
+            Spans are counted per event-time window by their start: per service (resource \
+            attribute service.name) and operation (the http.route attribute, else the span name). \
+            Each window gives request rate, error ratio (status ERROR) and p50/p95/p99 latency \
+            (1% relative error). The rate, error ratio and p99 of each service operation are \
+            series, each judged by its own detector. Prints {"kind":"anomaly",...} lines, and \
+            {"kind":"red",...} lines with --metrics.
+            """
+    )
+
+    @OptionGroup var input: OTLPInputOptions
+    @Option(help: "Window length in seconds.") var windowSeconds = 10
+    @Option(help: "Detector per series: \(detectorNames.joined(separator: ", ")).") var detector = "ensemble"
+    @Flag(help: "Also print every window's RED metrics.") var metrics = false
+    @Option(help: "Write the JSON lines into this directory (file part-0) instead of standard output.") var output: String?
+
+    static let detectorNames = ["ensemble", "ewma", "mad", "seasonal", "spot", "novelty"]
+
+    func validate() throws {
+        guard windowSeconds > 0 else { throw ValidationError("--window-seconds must be positive, got \(windowSeconds)") }
+        guard Self.detectorNames.contains(detector) else {
+            throw ValidationError("--detector \(detector): unknown; choose from \(Self.detectorNames.joined(separator: ", "))")
+        }
+    }
+
+    func run() throws {
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        let encoding = input.otlpEncoding
+        let env = StreamEnvironment(name: "red", parallelism: 1)
+        let options = try input.sourceOptions(defaultTopic: OTLPTopics.spans, defaultGroup: "vigil-red")
+        let red = env.kafkaSource(options) { OTLPSpanDecoder(encoding: encoding) }
+            .map { SpanSample(span: $0) }
+            .redMetrics(window: .seconds(Int64(windowSeconds)))
+        let points = red.flatMap { $0.points }
+        let anomalies: DataStream<MetricAnomaly> = switch detector {
+        case "ewma": points.detect { EWMADetector() }
+        case "mad": points.detect { MedianMADDetector() }
+        case "seasonal": points.detect { SeasonalDetector() }
+        case "spot": points.detect { SPOTDetector() }
+        case "novelty": points.detect { NoveltyDetector() }
+        default: points.detect { EnsembleDetector() }
+        }
+        var lines = anomalies.map { JSONLines.line(kind: "anomaly", $0) }
+        if metrics { lines = lines.union(red.map { JSONLines.line(kind: "red", $0) }) }
+        if let output { lines.writeLines(to: output) } else { lines.print() }
+        _ = try env.execute()
+        let c = IngestCounters.shared
+        FileHandle.standardError.write(Data("red: \(c.messages.load(ordering: .relaxed)) messages, \(c.deadLetters.load(ordering: .relaxed)) dead letters\n".utf8))
+    }
+}
+
+extension SpanSample {
+    /// The RED view of an OTLP span.
+    init(span: SpanRecord) {
+        let route: String? = if case .string(let r)? = span.attribute("http.route"), !r.isEmpty { r } else { nil }
+        self.init(service: span.origin.serviceName, operation: route ?? span.name,
+                  startTime: Int64(span.startTimeUnixNano / 1_000_000), durationNanos: span.durationNanos,
+                  isError: span.statusCode == .error)
+    }
+}
+
+/// One JSON object per line, snake_case keys, with a "kind" first among them.
+enum JSONLines {
+    static func line<T: Encodable>(kind: String, _ value: T) -> String {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        guard let body = try? encoder.encode(value), body.count > 2 else { return "{\"kind\":\"\(kind)\"}" }
+        return "{\"kind\":\"\(kind)\"," + String(decoding: body.dropFirst(), as: UTF8.self)
+    }
+}
