@@ -27,7 +27,7 @@ struct REDCommand: ParsableCommand {
     @Flag(help: "Also print every window's RED metrics.") var metrics = false
     @Option(help: "Write the JSON lines into this directory (file part-0) instead of standard output.") var output: String?
 
-    static let detectorNames = ["ensemble", "ewma", "mad", "seasonal", "spot", "novelty"]
+    static let detectorNames = ["ensemble", "ewma", "mad", "seasonal", "spot", "novelty", "shape"]
 
     func validate() throws {
         guard windowSeconds > 0 else { throw ValidationError("--window-seconds must be positive, got \(windowSeconds)") }
@@ -51,6 +51,7 @@ struct REDCommand: ParsableCommand {
         case "seasonal": points.detect { SeasonalDetector() }
         case "spot": points.detect { SPOTDetector() }
         case "novelty": points.detect { NoveltyDetector() }
+        case "shape": points.detect { ShapeNoveltyDetector() }
         default: points.detect { EnsembleDetector() }
         }
         var lines = anomalies.map { JSONLines.line(kind: "anomaly", $0) }

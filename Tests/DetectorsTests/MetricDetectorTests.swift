@@ -47,6 +47,27 @@ final class MetricDetectorTests: XCTestCase {
         assertCatchesTheSpike(MedianMADDetector(), maxFalseAlarms: 3, cycle: false)
     }
 
+    /// The cycle goes flat for a day (NAB's art_daily_flatmiddle): no value is out of range,
+    /// but the shape is new. The shape member reports it within the day, and is otherwise quiet.
+    func testAFlatStretchInACycleIsANovelShape() {
+        var values = series(count: 4000, spikeAt: nil)
+        for i in 2400..<2448 { values[i] = 100 }
+        let flagged = flags(ShapeNoveltyDetector(), values)
+        XCTAssertTrue(flagged.contains { (2400..<2448).contains($0) }, "flagged \(flagged)")
+        XCTAssertLessThanOrEqual(flagged.filter { !(2400..<2500).contains($0) }.count, 2, "flagged \(flagged)")
+        XCTAssertTrue(flags(EnsembleDetector(), values).contains { (2400..<2448).contains($0) })
+    }
+
+    func testHaarOfAStepIsItsCoarseAndFineCoefficients() {
+        var x: [Double] = [0, 0, 0, 0, 1, 1, 1, 1]
+        var out = [Double](repeating: 0, count: 8)
+        x.withUnsafeMutableBufferPointer { xs in out.withUnsafeMutableBufferPointer { ShapeNoveltyDetector.haar(xs, into: $0) } }
+        // Orthonormal: the average 4/√8 first, the one step in the coarsest detail, no finer detail.
+        XCTAssertEqual(out[0], 4 / 8.0.squareRoot(), accuracy: 1e-12)
+        XCTAssertEqual(out[1], 4 / 8.0.squareRoot(), accuracy: 1e-12)
+        XCTAssertEqual(Array(out[2...]), [0, 0, 0, 0, 0, 0])
+    }
+
     func testSeasonalDetectionFindsThePeriod() {
         XCTAssertEqual(PeriodDetection.period(of: Array(series(count: 600, spikeAt: nil))), 48)
         var random = SeededRandom(seed: 3)
@@ -94,16 +115,20 @@ final class MetricDetectorTests: XCTestCase {
         var restored = try D.decode(from: &r)
         if let same { XCTAssertTrue(same(first, restored), "\(D.name): state differs after decoding", file: file, line: line) }
         let rest = values[cut...].enumerated().map { restored.update(time: Int64(cut + $0), value: $1) }
-        XCTAssertEqual(rest, Array(expected[cut...]), "\(D.name) diverged after restore at \(cut)", file: file, line: line)
+        if let i = rest.indices.first(where: { rest[$0] != expected[cut + $0] }) {
+            XCTFail("\(D.name) diverged after restore at \(cut), first at point \(cut + i): \(rest[i]) vs \(expected[cut + i])",
+                    file: file, line: line)
+        }
     }
 
     func testEveryDetectorContinuesIdenticallyAfterACheckpoint() throws {
-        for cut in [10, 400, 1700] {   // learning, mid-warm-up, running
+        for cut in [10, 403, 1700, 2502] {   // learning, mid-warm-up (and mid-block), running
             try assertStateRoundTrip(EWMADetector(), cut: cut)
             try assertStateRoundTrip(MedianMADDetector(), cut: cut)
             try assertStateRoundTrip(SeasonalDetector(), cut: cut)
             try assertStateRoundTrip(SPOTDetector(), cut: cut)
             try assertStateRoundTrip(NoveltyDetector(), cut: cut)
+            try assertStateRoundTrip(ShapeNoveltyDetector(), cut: cut)
             try assertStateRoundTrip(EnsembleDetector(), cut: cut)
         }
     }

@@ -52,7 +52,10 @@ public enum DetectorReason: Sendable, Equatable, CustomStringConvertible {
     /// The share of recent patterns (words of the last few value bands) never seen before, and
     /// whether the value's own band is new.
     case novelty(share: Double, newLevel: Bool)
-    /// The ensemble: which member drove the score, and that member's reason.
+    /// A recent shape unlike every learnt one; `similarity` is how well the closest matched.
+    case novelShape(similarity: Double)
+    /// The ensemble, for an anomaly: which member drove the score, and that member's reason
+    /// (for other points the ensemble gives the strongest member's reason as it is).
     indirect case member(name: String, reason: DetectorReason)
 
     public var description: String {
@@ -64,6 +67,7 @@ public enum DetectorReason: Sendable, Equatable, CustomStringConvertible {
         case .extremeValue(let p, let t): "beyond the extreme-value threshold \(format(t)) (probability \(formatProbability(p)))"
         case .novelty(let share, let newLevel):
             "\(Int((share * 100).rounded()))% of the recent patterns are new" + (newLevel ? ", at a level never seen before" : "")
+        case .novelShape(let similarity): "a shape unlike any seen before (closest match \(format(similarity)))"
         case .member(let name, let reason): "\(name): \(reason)"
         }
     }

@@ -42,17 +42,25 @@ struct MovingStatistics: Sendable, Equatable {
 }
 
 extension MovingStatistics: StateCodable {
+    // The running sums are written as they are, not recomputed from the values: a recomputed
+    // sum differs in its last bits, and a restored detector must continue bit for bit.
     func encode(to w: inout StateWriter) {
         w.writeVarint(capacity)
-        w.writeVarint(values.count)
-        for i in 0..<values.count { values[(next + i) % values.count].encode(to: &w) }  // oldest first
+        values.encode(to: &w)
+        w.writeVarint(next)
+        sum.encode(to: &w)
+        sumOfSquares.encode(to: &w)
     }
     static func decode(from r: inout StateReader) throws -> MovingStatistics {
         let capacity = try r.readVarint()
-        let n = try r.readVarint()
-        guard capacity > 0, n <= capacity else { throw StateDecodingError("moving statistics of \(n) values in \(capacity)") }
-        var m = MovingStatistics(capacity: capacity)
-        for _ in 0..<n { m.add(try Double.decode(from: &r)) }
+        var m = MovingStatistics(capacity: max(capacity, 1))
+        m.values = try .decode(from: &r)
+        m.next = try r.readVarint()
+        m.sum = try .decode(from: &r)
+        m.sumOfSquares = try .decode(from: &r)
+        guard capacity > 0, m.values.count <= capacity, m.next < max(m.values.count, 1) || m.next == 0 else {
+            throw StateDecodingError("moving statistics of \(m.values.count) values in \(capacity), next \(m.next)")
+        }
         return m
     }
 }

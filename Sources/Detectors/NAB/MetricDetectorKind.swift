@@ -1,12 +1,14 @@
 /// The metric detectors by name, with their default configurations: what `vigil bench nab
-/// --detector NAME` and the NAB benchmark choose from. Each member is also listed calibrated
-/// (`-likelihood`), which is how the ensemble uses it.
+/// --detector NAME` and the NAB benchmark choose from. The distance-based ones are also listed
+/// calibrated (`-likelihood`), which is how the ensemble uses them; `shape` speaks in sparse
+/// events and is used as it is.
 public enum MetricDetectorKind: String, CaseIterable, Sendable {
     case ewma
     case mad
     case seasonal
     case spot
     case novelty
+    case shape
     case ewmaCalibrated = "ewma-likelihood"
     case madCalibrated = "mad-likelihood"
     case seasonalCalibrated = "seasonal-likelihood"
@@ -22,6 +24,7 @@ public enum MetricDetectorKind: String, CaseIterable, Sendable {
         case .seasonal: NABRunner.scores(of: series) { SeasonalDetector() }
         case .spot: NABRunner.scores(of: series) { SPOTDetector() }
         case .novelty: NABRunner.scores(of: series) { NoveltyDetector() }
+        case .shape: NABRunner.scores(of: series) { ShapeNoveltyDetector() }
         case .ewmaCalibrated: NABRunner.scores(of: series) { LikelihoodCalibrated(EWMADetector()) }
         case .madCalibrated: NABRunner.scores(of: series) { LikelihoodCalibrated(MedianMADDetector()) }
         case .seasonalCalibrated: NABRunner.scores(of: series) { LikelihoodCalibrated(SeasonalDetector()) }
@@ -31,3 +34,4 @@ public enum MetricDetectorKind: String, CaseIterable, Sendable {
         }
     }
 }
+
