@@ -22,7 +22,7 @@ final class MetricDetectorTests: XCTestCase {
 
     func flags<D: AnomalyDetector>(_ detector: D, _ values: [Double]) -> [Int] {
         var d = detector
-        return values.enumerated().compactMap { i, v in d.update(time: Int64(i) * 60_000, value: v).isAnomaly ? i : nil }
+        return values.enumerated().compactMap { i, v in d.update(time: Int64(i) * 1_800_000, value: v).isAnomaly ? i : nil }
     }
 
     func assertCatchesTheSpike<D: AnomalyDetector>(_ detector: D, maxFalseAlarms: Int, cycle: Bool = true,
@@ -56,6 +56,18 @@ final class MetricDetectorTests: XCTestCase {
         XCTAssertTrue(flagged.contains { (2400..<2448).contains($0) }, "flagged \(flagged)")
         XCTAssertLessThanOrEqual(flagged.filter { !(2400..<2500).contains($0) }.count, 2, "flagged \(flagged)")
         XCTAssertTrue(flags(EnsembleDetector(), values).contains { (2400..<2448).contains($0) })
+    }
+
+    func testTheShapeStepCanFollowTheSamplingInterval() throws {
+        var config = ShapeNoveltyDetector.Config()
+        config.stepDuration = 1_500_000   // 25 minutes
+        for (interval, step) in [(Int64(300_000), 5), (3_600_000, 1), (600_000, 3)] {
+            var d = ShapeNoveltyDetector(config: config)
+            for i in 0..<20 { _ = d.update(time: Int64(i) * interval, value: Double(i % 3)) }
+            XCTAssertEqual(d.step, step, "\(interval) ms apart")
+        }
+        try assertStateRoundTrip(ShapeNoveltyDetector(config: config), cut: 5)   // while measuring the interval
+        try assertStateRoundTrip(ShapeNoveltyDetector(config: config), cut: 1700)
     }
 
     func testHaarOfAStepIsItsCoarseAndFineCoefficients() {
@@ -106,15 +118,15 @@ final class MetricDetectorTests: XCTestCase {
                                                   file: StaticString = #filePath, line: UInt = #line) throws {
         let values = series()
         var uninterrupted = detector
-        let expected = values.enumerated().map { uninterrupted.update(time: Int64($0), value: $1) }
+        let expected = values.enumerated().map { uninterrupted.update(time: Int64($0) * 300_000, value: $1) }
         var first = detector
-        for (i, v) in values[..<cut].enumerated() { _ = first.update(time: Int64(i), value: v) }
+        for (i, v) in values[..<cut].enumerated() { _ = first.update(time: Int64(i) * 300_000, value: v) }
         var w = StateWriter()
         first.encode(to: &w)
         var r = StateReader(w.bytes)
         var restored = try D.decode(from: &r)
         if let same { XCTAssertTrue(same(first, restored), "\(D.name): state differs after decoding", file: file, line: line) }
-        let rest = values[cut...].enumerated().map { restored.update(time: Int64(cut + $0), value: $1) }
+        let rest = values[cut...].enumerated().map { restored.update(time: Int64(cut + $0) * 300_000, value: $1) }
         if let i = rest.indices.first(where: { rest[$0] != expected[cut + $0] }) {
             XCTFail("\(D.name) diverged after restore at \(cut), first at point \(cut + i): \(rest[i]) vs \(expected[cut + i])",
                     file: file, line: line)
@@ -122,7 +134,7 @@ final class MetricDetectorTests: XCTestCase {
     }
 
     func testEveryDetectorContinuesIdenticallyAfterACheckpoint() throws {
-        for cut in [10, 403, 1700, 2502] {   // learning, mid-warm-up (and mid-block), running
+        for cut in [5, 10, 403, 1700, 2502] {   // measuring the interval, learning, mid-warm-up (and mid-block), running
             try assertStateRoundTrip(EWMADetector(), cut: cut)
             try assertStateRoundTrip(MedianMADDetector(), cut: cut)
             try assertStateRoundTrip(SeasonalDetector(), cut: cut)

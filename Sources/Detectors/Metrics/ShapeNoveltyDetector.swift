@@ -13,8 +13,13 @@ public struct ShapeNoveltyDetector: AnomalyDetector {
     public static let name = "shape"
 
     public struct Config: Sendable, Equatable {
-        /// Raw points per downsampled point.
+        /// Raw points per downsampled point; with `stepDuration`, only until the sampling
+        /// interval is known.
         public var step: Int = 5
+        /// When set (ms), the step is chosen from the series' median interval over its first
+        /// points so that a downsampled point spans about this long: 5 points of 5-minute data,
+        /// 1 of hourly data. Nil: always `step`.
+        public var stepDuration: Int64? = nil
         /// Downsampled points per feature window.
         public var window: Int = 8
         /// Downsampled points of warm-up (range, starting vigilance).
@@ -34,6 +39,10 @@ public struct ShapeNoveltyDetector: AnomalyDetector {
     }
 
     public let config: Config
+    /// Raw points per downsampled point (0 until chosen).
+    var step = 0
+    var pendingTimes: [Int64] = []
+    var pendingValues: [Double] = []
     var block: [Double] = []
     var ema = 0.0
     var downsampled = 0          // dsi
@@ -68,8 +77,29 @@ public struct ShapeNoveltyDetector: AnomalyDetector {
     }
 
     public mutating func update(time: Int64, value x: Double) -> DetectorVerdict {
+        if let duration = config.stepDuration, step == 0 {
+            pendingTimes.append(time)
+            pendingValues.append(x)
+            guard pendingTimes.count > Self.intervalsToMeasure else { return .learning(config.warmup * config.step) }
+            var intervals = zip(pendingTimes.dropFirst(), pendingTimes).map { $0 - $1 }
+            intervals.sort()
+            let median = max(intervals[intervals.count / 2], 1)
+            step = Int(min(max((Double(duration) / Double(median)).rounded(), 1), 60))
+            let values = pendingValues
+            pendingTimes = []; pendingValues = []
+            var last = DetectorVerdict.learning(config.warmup)
+            for v in values { last = consume(v) }
+            return last
+        }
+        if step == 0 { step = config.step }
+        return consume(x)
+    }
+
+    static let intervalsToMeasure = 8
+
+    private mutating func consume(_ x: Double) -> DetectorVerdict {
         block.append(x)
-        if block.count < config.step { return downsampled > config.warmup ? quiet : .learning(1) }
+        if block.count < step { return downsampled > config.warmup ? quiet : .learning(1) }
         let score = step(block)
         block.removeAll(keepingCapacity: true)
         if downsampled <= config.warmup { return .learning(config.warmup - downsampled + 1) }
@@ -341,12 +371,12 @@ public struct ShapeNoveltyDetector: AnomalyDetector {
 
 extension ShapeNoveltyDetector.Config: StateCodable {
     public func encode(to w: inout StateWriter) {
-        step.encode(to: &w); window.encode(to: &w); warmup.encode(to: &w); levels.encode(to: &w)
+        step.encode(to: &w); stepDuration.encode(to: &w); window.encode(to: &w); warmup.encode(to: &w); levels.encode(to: &w)
         snap.encode(to: &w); mask.encode(to: &w); margin.encode(to: &w); maxCategories.encode(to: &w); threshold.encode(to: &w)
     }
     public static func decode(from r: inout StateReader) throws -> Self {
         var c = Self()
-        c.step = try .decode(from: &r); c.window = try .decode(from: &r); c.warmup = try .decode(from: &r)
+        c.step = try .decode(from: &r); c.stepDuration = try .decode(from: &r); c.window = try .decode(from: &r); c.warmup = try .decode(from: &r)
         c.levels = try .decode(from: &r); c.snap = try .decode(from: &r); c.mask = try .decode(from: &r)
         c.margin = try .decode(from: &r); c.maxCategories = try .decode(from: &r); c.threshold = try .decode(from: &r)
         return c
@@ -356,6 +386,7 @@ extension ShapeNoveltyDetector.Config: StateCodable {
 extension ShapeNoveltyDetector {
     public func encode(to w: inout StateWriter) {
         config.encode(to: &w)
+        step.encode(to: &w); pendingTimes.encode(to: &w); pendingValues.encode(to: &w)
         block.encode(to: &w); ema.encode(to: &w); downsampled.encode(to: &w); low.encode(to: &w); high.encode(to: &w)
         warmupValues.encode(to: &w); warmupFeatures.encode(to: &w)
         histogram.encode(to: &w); median.encode(to: &w); below.encode(to: &w); above.encode(to: &w)
@@ -370,6 +401,7 @@ extension ShapeNoveltyDetector {
     }
     public static func decode(from r: inout StateReader) throws -> Self {
         var d = Self(config: try .decode(from: &r))
+        d.step = try .decode(from: &r); d.pendingTimes = try .decode(from: &r); d.pendingValues = try .decode(from: &r)
         d.block = try .decode(from: &r); d.ema = try .decode(from: &r); d.downsampled = try .decode(from: &r)
         d.low = try .decode(from: &r); d.high = try .decode(from: &r)
         d.warmupValues = try .decode(from: &r); d.warmupFeatures = try .decode(from: &r)

@@ -35,3 +35,4 @@ public enum MetricDetectorKind: String, CaseIterable, Sendable {
     }
 }
 
+
