@@ -51,17 +51,10 @@ struct LogsAnomaliesCommand: ParsableCommand {
         let anomalies = env.kafkaSource(options) { OTLPLogDecoder(encoding: encoding) }
             .map { LogEvent(service: $0.origin.serviceName, severityNumber: $0.severityNumber, message: $0.bodyText) }
             .logAnomalies(config)
-            .map { Self.jsonLine($0) }
+            .map { JSONLines.line($0) }
         if let output { anomalies.writeLines(to: output) } else { anomalies.print() }
         _ = try env.execute()
         let c = IngestCounters.shared
         FileHandle.standardError.write(Data("logs anomalies: \(c.messages.load(ordering: .relaxed)) messages, \(c.deadLetters.load(ordering: .relaxed)) dead letters\n".utf8))
-    }
-
-    static func jsonLine(_ a: LogAnomaly) -> String {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? encoder.encode(a)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 }

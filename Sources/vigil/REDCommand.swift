@@ -16,13 +16,16 @@ struct REDCommand: ParsableCommand {
             attribute service.name) and operation (the http.route attribute, else the span name). \
             Each window gives request rate, error ratio (status ERROR) and p50/p95/p99 latency \
             (1% relative error). The rate, error ratio and p99 of each service operation are \
-            series, each judged by its own detector. Prints {"kind":"anomaly",...} lines, and \
-            {"kind":"red",...} lines with --metrics.
+            series, each judged by its own detector. Spans may arrive up to --max-delay-ms out \
+            of order; a span later than that is reported as a {"kind":"late_span",...} line, \
+            not counted. Prints {"kind":"anomaly",...} lines, and {"kind":"red",...} lines with \
+            --metrics.
             """
     )
 
     @OptionGroup var input: OTLPInputOptions
     @Option(help: "Window length in seconds.") var windowSeconds = 10
+    @Option(help: "How far out of order (by start time) spans may arrive and still count, in ms.") var maxDelayMs = 5_000
     @Option(help: "Detector per series: \(detectorNames.joined(separator: ", ")).") var detector = "ensemble"
     @Flag(help: "Also print every window's RED metrics.") var metrics = false
     @Option(help: "Write the JSON lines into this directory (file part-0) instead of standard output.") var output: String?
@@ -31,6 +34,7 @@ struct REDCommand: ParsableCommand {
 
     func validate() throws {
         guard windowSeconds > 0 else { throw ValidationError("--window-seconds must be positive, got \(windowSeconds)") }
+        guard maxDelayMs >= 0 else { throw ValidationError("--max-delay-ms must not be negative, got \(maxDelayMs)") }
         guard Self.detectorNames.contains(detector) else {
             throw ValidationError("--detector \(detector): unknown; choose from \(Self.detectorNames.joined(separator: ", "))")
         }
@@ -40,10 +44,12 @@ struct REDCommand: ParsableCommand {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         let encoding = input.otlpEncoding
         let env = StreamEnvironment(name: "red", parallelism: 1)
-        let options = try input.sourceOptions(defaultTopic: OTLPTopics.spans, defaultGroup: "vigil-red")
+        var options = try input.sourceOptions(defaultTopic: OTLPTopics.spans, defaultGroup: "vigil-red")
+        options.outOfOrderness = .milliseconds(Int64(maxDelayMs))
+        let late = OutputTag<SpanSample>("late-spans")
         let red = env.kafkaSource(options) { OTLPSpanDecoder(encoding: encoding) }
             .map { SpanSample(span: $0) }
-            .redMetrics(window: .seconds(Int64(windowSeconds)))
+            .redMetrics(window: .seconds(Int64(windowSeconds)), lateSpans: late)
         let points = red.flatMap { $0.points }
         let anomalies: DataStream<MetricAnomaly> = switch detector {
         case "ewma": points.detect { EWMADetector() }
@@ -55,6 +61,7 @@ struct REDCommand: ParsableCommand {
         default: points.detect { EnsembleDetector() }
         }
         var lines = anomalies.map { JSONLines.line(kind: "anomaly", $0) }
+            .union(red.sideOutput(late).map { JSONLines.line(kind: "late_span", $0) })
         if metrics { lines = lines.union(red.map { JSONLines.line(kind: "red", $0) }) }
         if let output { lines.writeLines(to: output) } else { lines.print() }
         _ = try env.execute()
@@ -70,16 +77,5 @@ extension SpanSample {
         self.init(service: span.origin.serviceName, operation: route ?? span.name,
                   startTime: Int64(span.startTimeUnixNano / 1_000_000), durationNanos: span.durationNanos,
                   isError: span.statusCode == .error)
-    }
-}
-
-/// One JSON object per line, snake_case keys, with a "kind" first among them.
-enum JSONLines {
-    static func line<T: Encodable>(kind: String, _ value: T) -> String {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard let body = try? encoder.encode(value), body.count > 2 else { return "{\"kind\":\"\(kind)\"}" }
-        return "{\"kind\":\"\(kind)\"," + String(decoding: body.dropFirst(), as: UTF8.self)
     }
 }

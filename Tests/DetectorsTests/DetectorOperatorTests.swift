@@ -31,11 +31,15 @@ final class DetectorOperatorTests: XCTestCase {
         XCTAssertGreaterThan(spike.score, 0.5)
     }
 
-    func testANonFiniteValueIsRejectedWithItsSeries() throws {
-        let h = StreamTestHarness(of: MetricPoint.self) { $0.detect { EWMADetector() } }
-        XCTAssertThrowsError(try h.send(MetricPoint(series: "checkout p99", time: 5, value: .nan), at: 5)) { error in
-            XCTAssertTrue("\(error)".contains("series 'checkout p99'"), "\(error)")
-        }
+    func testANonFiniteValueGoesToTheRejectedSideOutputAndTheJobGoesOn() throws {
+        let h = StreamTestHarness(of: MetricPoint.self) { $0.detect { MedianMADDetector() } }
+        let rejected = h.sideOutput(MetricPoint.rejected)
+        var all = points()
+        all.insert((MetricPoint(series: "b", time: 2_995_000, value: .nan), 2_995_000), at: 599)
+        try h.send(all)
+        XCTAssertEqual(rejected.values.map(\.series), ["b"])
+        XCTAssertTrue(rejected.values.first?.value.isNaN ?? false)
+        XCTAssertEqual(h.takeOutput().map(\.time), [300 * 10_000], "the spike after it is still found")
     }
 
     func testARestoredJobEmitsExactlyWhatAnUninterruptedOneDoes() throws {

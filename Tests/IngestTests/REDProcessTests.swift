@@ -55,6 +55,10 @@ final class REDProcessTests: XCTestCase {
                 try producer.produce(topic: "otlp_spans", key: Array(service.utf8), value: try request(service: service, spans: spans).serializedBytes())
             }
         }
+        // A straggler: a span that started in window 5, produced after everything else. Its
+        // window closed long ago; it must be reported, not silently dropped.
+        try producer.produce(topic: "otlp_spans", key: Array("checkout".utf8),
+                             value: try request(service: "checkout", spans: [(base + 50_000, 12, false)]).serializedBytes())
         try producer.flush()
 
         let output = "\(work)/out"
@@ -64,7 +68,7 @@ final class REDProcessTests: XCTestCase {
         run.waitUntilExit()
         let log = (try? String(contentsOfFile: "\(work)/red.log", encoding: .utf8)) ?? ""
         XCTAssertEqual(run.terminationStatus, 0, log)
-        XCTAssertTrue(log.contains("160 messages, 0 dead letters"), log)
+        XCTAssertTrue(log.contains("161 messages, 0 dead letters"), log)
 
         let lines = try String(contentsOfFile: "\(output)/part-0", encoding: .utf8).split(separator: "\n")
         let objects = try lines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
@@ -75,6 +79,8 @@ final class REDProcessTests: XCTestCase {
         XCTAssertEqual(window70["requests"] as? Int, 20)
         XCTAssertEqual(window70["p99"] as! Double, 300, accuracy: 3)
 
+        let late = objects.filter { $0["kind"] as? String == "late_span" }
+        XCTAssertEqual(late.map { "\($0["service"]!) \($0["start_time"]!)" }, ["checkout \(base + 50_000)"])
         let anomalies = objects.filter { $0["kind"] as? String == "anomaly" }.map { "\($0["series"]!) \($0["time"]!)" }
         XCTAssertEqual(anomalies, ["checkout /cart/{id} p99_ms \(base + 710_000)"], "\(objects.filter { $0["kind"] as? String == "anomaly" })")
     }

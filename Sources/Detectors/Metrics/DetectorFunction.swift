@@ -3,8 +3,8 @@ import Stream
 /// The keyed detector operator: one detector value per series key, kept in keyed state (and
 /// so in every checkpoint), fed that series' points in arrival order. Emits a `MetricAnomaly`
 /// for each point the detector flags, timestamped with the point's time. A point that is not a
-/// finite number is rejected with an error naming the series: a NaN would poison the detector's
-/// state silently.
+/// finite number never reaches the detector (a NaN would poison its state silently): it goes to
+/// the side output `MetricPoint.rejected`, and the job goes on.
 public struct DetectorFunction<D: AnomalyDetector>: KeyedProcessFunction, @unchecked Sendable {
     // @unchecked: the state handle is made in `open`, per subtask, and used by its thread only.
     public typealias Key = String
@@ -22,7 +22,8 @@ public struct DetectorFunction<D: AnomalyDetector>: KeyedProcessFunction, @unche
 
     public mutating func processElement(_ point: MetricPoint, _ context: KeyedContext<String, MetricAnomaly>) throws {
         guard point.value.isFinite else {
-            throw DetectorError("series '\(point.series)' at \(point.time): the value \(point.value) is not a finite number")
+            try context.output(MetricPoint.rejected, point)
+            return
         }
         let verdict = state.mutate(default: makeDetector) { $0.update(time: point.time, value: point.value) }
         guard verdict.isAnomaly else { return }
@@ -33,9 +34,10 @@ public struct DetectorFunction<D: AnomalyDetector>: KeyedProcessFunction, @unche
     }
 }
 
-public struct DetectorError: Error, CustomStringConvertible {
-    public var description: String
-    public init(_ description: String) { self.description = description }
+extension MetricPoint {
+    /// Where the detector operator puts points it cannot judge (values that are not finite):
+    /// `anomalies.sideOutput(MetricPoint.rejected)`.
+    public static let rejected = OutputTag<MetricPoint>("rejected-metric-points")
 }
 
 extension DataStream where T == MetricPoint {

@@ -64,12 +64,15 @@ public struct REDAggregate: AggregateFunction {
 
 extension DataStream where T == SpanSample {
     /// RED metrics per service and operation per tumbling event-time window of `window`.
-    /// Needs event-time timestamps (the span end) and watermarks on the records.
-    public func redMetrics(window: TimeSpan, relativeAccuracy: Double = 0.01, name: String = "red-metrics",
-                           parallelism: Int? = nil) -> DataStream<REDMetrics> {
+    /// Needs event-time timestamps (the span start) and watermarks on the records. Spans that
+    /// arrive after their window closed go to `lateSpans` when given (otherwise they are
+    /// dropped, as late records of any window are).
+    public func redMetrics(window: TimeSpan, relativeAccuracy: Double = 0.01, lateSpans: OutputTag<SpanSample>? = nil,
+                           name: String = "red-metrics", parallelism: Int? = nil) -> DataStream<REDMetrics> {
         let seconds = Double(window.milliseconds) / 1000
-        return keyBy { StreamKeyPair($0.service, $0.operation) }
-            .window(.tumbling(window))
+        var windowed = keyBy { StreamKeyPair($0.service, $0.operation) }.window(.tumbling(window))
+        if let lateSpans { windowed = windowed.sideOutputLateData(lateSpans) }
+        return windowed
             .aggregate(name: name, parallelism: parallelism, REDAggregate(relativeAccuracy: relativeAccuracy)) { key, w, a in
                 let sketch = a.latencyMillis
                 return REDMetrics(service: key.first, operation: key.second, windowStart: w.start, windowEnd: w.end,

@@ -2,7 +2,7 @@
 /// failed. `vigil red` converts OTLP spans (service from the resource's `service.name`,
 /// operation from `http.route` when present, else the span name), so the detectors do not
 /// depend on the wire format.
-public struct SpanSample: Sendable, Equatable {
+public struct SpanSample: Sendable, Equatable, Codable {
     public var service: String
     public var operation: String
     /// Span start, milliseconds since 1970: its event time, by which windows count it (as the
