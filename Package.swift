@@ -33,6 +33,7 @@ let package = Package(
         .systemLibrary(name: "CZstd", path: "Sources/CZstd"),
         .systemLibrary(name: "CBPF", path: "Sources/CBPF"),
         .systemLibrary(name: "CPcre2", path: "Sources/CPcre2"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
 
         .target(
             name: "Stream",
@@ -55,7 +56,7 @@ let package = Package(
             swiftSettings: hotPathSettings
         ),
         .target(name: "Detectors", dependencies: ["Stream", "CPcre2"], swiftSettings: hotPathSettings),
-        .target(name: "RCA", dependencies: ["Stream"], swiftSettings: hotPathSettings),
+        .target(name: "RCA", dependencies: ["Stream", "Detectors", "CZlib"], swiftSettings: hotPathSettings),
         .target(name: "Remediate", dependencies: ["Stream"], swiftSettings: hotPathSettings),
         .executableTarget(
             name: "vigil",
@@ -78,7 +79,7 @@ let package = Package(
         .testTarget(name: "StreamTests", dependencies: ["Stream", "VigilTestSupport"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "OTLPProto", "CRdKafka", "VigilTestSupport"]),
         .testTarget(name: "DetectorsTests", dependencies: ["Detectors", "Stream", "VigilTestSupport"]),
-        .testTarget(name: "RCATests", dependencies: ["RCA"]),
+        .testTarget(name: "RCATests", dependencies: ["RCA", "Detectors", "Stream", "VigilTestSupport"]),
         .testTarget(name: "RemediateTests", dependencies: ["Remediate"]),
     ],
     swiftLanguageModes: [.v6]

@@ -7,7 +7,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks on your own data (the full suite is benchmarks/run).",
-        subcommands: [BenchNABCommand.self]
+        subcommands: [BenchNABCommand.self, BenchRCACommand.self]
     )
 }
 

@@ -6,10 +6,10 @@ import Foundation
 /// So s = 0.5 for a one-in-100,000 value. Unlike 1 − p, it does not round to exactly 1 beyond
 /// about 8σ, which keeps extreme points ordered, and one threshold orders points the same way
 /// on every series.
-enum GaussianTail {
+public enum GaussianTail {
     /// −log₁₀ P(|Z| ≥ |z|) for a standard normal Z, finite for any finite z.
     @inline(__always)
-    static func surprise(sigmas z: Double) -> Double {
+    public static func surprise(sigmas z: Double) -> Double {
         let x = abs(z) * 0.7071067811865476
         if x < 20 { return -log10(erfc(x)) }
         // erfc(x) ≈ e^{−x²} / (x√π) where it would underflow.
@@ -17,7 +17,7 @@ enum GaussianTail {
     }
 
     @inline(__always)
-    static func score(surprise s: Double) -> Double {
+    public static func score(surprise s: Double) -> Double {
         s.isNaN ? 0 : s / (s + 5)
     }
 

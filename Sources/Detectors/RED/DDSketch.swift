@@ -121,3 +121,15 @@ extension DDSketch: StateCodable {
         return s
     }
 }
+
+extension DDSketch {
+    /// How many values were above x, within the relative accuracy (a bucket counts as above
+    /// when its representative value is).
+    public func count(above x: Double) -> UInt64 {
+        guard count > 0 else { return 0 }
+        if x < 0 { return count }
+        var n: UInt64 = 0
+        for (j, c) in counts.enumerated() where c > 0 && 2 * pow(gamma, Double(offset + j)) / (gamma + 1) > x { n += c }
+        return n
+    }
+}

@@ -1,0 +1,52 @@
+/// A log line before template mining.
+public struct RawLog: Sendable {
+    public var timeNanos: UInt64
+    public var service: String
+    public var pod: String
+    public var spanID: UInt64
+    public var text: String
+    /// Where in the code the line was written ("t.s.TravelServiceImpl#451"); empty when unknown.
+    public var codeLocation: String
+    public var isError: Bool
+}
+
+/// One record of a case's telemetry, replayed in time order.
+public enum ReplayRecord: Sendable {
+    case span(ObservedSpan)
+    case log(RawLog)
+    case metric(ObservedMetric)
+
+    var timeNanos: UInt64 {
+        switch self {
+        case .span(let s): s.startNanos
+        case .log(let l): l.timeNanos
+        case .metric(let m): m.timeNanos
+        }
+    }
+}
+
+/// A labelled fault: its telemetry, when the incident opened, and the true root cause.
+public struct RCACase: Sendable {
+    public var id: String
+    /// What kind of fault it was (the per-type tables group by it).
+    public var group: String
+    public var rootCause: String
+    /// The incident window, milliseconds since 1970. The datasets give the fault's start; the
+    /// window runs from there for the fault's length.
+    public var incidentStart: Int64
+    public var incidentEnd: Int64
+    public var records: [ReplayRecord]
+    /// The alerting entity the incident is about, when the case names one (PetShop's target);
+    /// candidates are then it and what it depends on.
+    public var symptom: Entity?
+    public var symptomSignal: SignalFamily?
+
+    public init(id: String, group: String, rootCause: String, incidentStart: Int64, incidentEnd: Int64, records: [ReplayRecord]) {
+        self.id = id
+        self.group = group
+        self.rootCause = rootCause
+        self.incidentStart = incidentStart
+        self.incidentEnd = incidentEnd
+        self.records = records
+    }
+}

@@ -1,0 +1,61 @@
+/// Indicators gathered per candidate, with call-edge indicators split between the edge's two
+/// ends: the end that is common to more of the anomalous edges around it takes more of the
+/// blame (a slow network on one pod stretches every edge into it; a starved caller every edge
+/// out of it).
+///
+/// Indicators are weighed by surprise times effect squared (`Indicator.weight`): with hundreds
+/// of operations and templates, some shift with high significance when the traffic mix changes,
+/// but a fault moves what it touches by a lot — a log line that vanishes from every span, a
+/// call that takes 500 times as long.
+struct ServiceEvidence {
+    static func weight(_ i: Indicator) -> Double { i.weight }
+
+    var indicators: [Entity: [Indicator]] = [:]
+
+    init(_ input: RankingInput) {
+        var incident: [Entity: Int] = [:]
+        for k in input.current.calls.keys { incident[k.caller, default: 0] += 1; incident[k.callee, default: 0] += 1 }
+        var anomalousIncident: [Entity: Set<CallKey>] = [:]
+        for i in input.indicators where i.kind == .callGap {
+            guard let e = i.edge else { continue }
+            anomalousIncident[e.caller, default: []].insert(e)
+            anomalousIncident[e.callee, default: []].insert(e)
+        }
+        func share(_ e: Entity) -> Double { Double(anomalousIncident[e]?.count ?? 0) / Double(max(1, incident[e] ?? 1)) }
+        for i in input.indicators {
+            if i.kind == .callGap, let edge = i.edge {
+                let a = share(edge.caller), b = share(edge.callee)
+                let total = max(a + b, 1e-9)
+                for (end, w) in [(edge.caller, a / total), (edge.callee, b / total)] where w > 0 {
+                    var j = i
+                    j.entity = end
+                    j.surprise *= w
+                    indicators[end, default: []].append(j)
+                }
+            } else {
+                indicators[i.entity, default: []].append(i)
+            }
+        }
+        for (k, v) in indicators { indicators[k] = v.sorted { Self.weight($0) > Self.weight($1) } }
+        signal = input.symptomSignal
+    }
+
+    /// The incident's signal, when known: only evidence of that family ranks.
+    var signal: SignalFamily?
+
+    /// The strongest indicator's weight (of the incident's signal, when it has one).
+    func strength(_ e: Entity) -> Double {
+        guard let signal else { return indicators[e]?.first.map(Self.weight) ?? 0 }
+        return strength(e, signal)
+    }
+
+    /// The strongest indicator's weight within one family.
+    func strength(_ e: Entity, _ family: SignalFamily) -> Double {
+        indicators[e]?.first { $0.family == family }.map(Self.weight) ?? 0
+    }
+
+    /// The family of the entity's strongest counted indicator.
+    func family(_ e: Entity) -> SignalFamily? {
+        signal ?? indicators[e]?.first?.family
+    }
+}

@@ -1,0 +1,44 @@
+import XCTest
+@testable import RCA
+
+final class IndicatorTests: XCTestCase {
+    func testSurpriseScales() {
+        XCTAssertEqual(TailSurprise.binomialAtLeast(0, of: 10, p: 0.5), 0)
+        XCTAssertEqual(TailSurprise.binomialAtLeast(10, of: 10, p: 0.5), 10 * log10(2), accuracy: 1e-9)
+        XCTAssertEqual(TailSurprise.binomialAtMost(0, of: 10, p: 0.5), 10 * log10(2), accuracy: 1e-9)
+        XCTAssertEqual(TailSurprise.upperNormal(1.6448536), 1.30103, accuracy: 1e-4)  // 5%
+        XCTAssertEqual(TailSurprise.chiSquared(3.841, degreesOfFreedom: 1), 1.30103, accuracy: 0.03)
+        // t₃: P(|T| ≥ 3.182) = 5%; far out the tail still falls (no saturation).
+        XCTAssertEqual(TailSurprise.studentT3(3.182), 1.30103, accuracy: 0.01)
+        XCTAssertLessThan(TailSurprise.studentT3(1000), TailSurprise.studentT3(10_000))
+        XCTAssertEqual(TailSurprise.poissonAtLeast(1, mean: 1), -log10(1 - exp(-1)), accuracy: 1e-6)
+    }
+
+    func testMetricsCountOnlyWhenTheyMoveTheBadWay() {
+        var base = GraphWindow(start: 0, end: 600_000)
+        var cur = GraphWindow(start: 600_000, end: 780_000)
+        for v in [99.9, 100, 99.8, 100, 99.9] { base.metrics[MetricKey(entity: .service("api"), name: "availability"), default: MetricSummary()].add(v) }
+        for v in [10.0, 11, 9, 10, 10] { base.metrics[MetricKey(entity: .service("api"), name: "latency p99"), default: MetricSummary()].add(v) }
+        cur.metrics[MetricKey(entity: .service("api"), name: "availability"), default: MetricSummary()].add(80)
+        cur.metrics[MetricKey(entity: .service("api"), name: "latency p99"), default: MetricSummary()].add(2)
+        let found = IndicatorExtractor().indicators(current: cur, baseline: base)
+        XCTAssertEqual(found.map(\.metricName), ["availability"])
+        XCTAssertEqual(found.first?.family, .errors)
+        XCTAssertEqual(SignalFamily.of(metric: "CpuUsageRate(%)"), .saturation)
+        XCTAssertEqual(SignalFamily.of(metric: "latency p99"), .latency)
+    }
+
+    func testAPodMetricIsEvidenceAboutTheServicesOnIt() {
+        var base = GraphWindow(start: 0, end: 600_000)
+        var cur = GraphWindow(start: 600_000, end: 780_000)
+        for w in [0, 1] {
+            var window = w == 0 ? base : cur
+            window.runsOn.insert(Link(from: .service("cart"), to: Entity(.pod, "cart-7d9")))
+            if w == 0 { base = window } else { cur = window }
+        }
+        for v in [1.0, 1.2, 0.9, 1.1] { base.metrics[MetricKey(entity: Entity(.pod, "cart-7d9"), name: "cpu"), default: MetricSummary()].add(v) }
+        cur.metrics[MetricKey(entity: Entity(.pod, "cart-7d9"), name: "cpu"), default: MetricSummary()].add(90)
+        let found = IndicatorExtractor().indicators(current: cur, baseline: base)
+        XCTAssertEqual(found.map(\.entity), [.service("cart")])
+    }
+}

@@ -1,3 +1,0 @@
-import XCTest
-@testable import RCA
-final class RCAPlaceholderTests: XCTestCase { func testModuleLinks() { _ = RCAModule.self } }

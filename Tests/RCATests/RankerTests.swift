@@ -1,0 +1,69 @@
+import XCTest
+@testable import RCA
+
+/// Faults injected into a synthetic call chain; propagation makes every caller of the faulty
+/// service look bad too, and the rankers must still name the faulty one.
+final class RankerTests: XCTestCase {
+    let chain = ["gateway", "orders", "payments", "ledger"]
+
+    /// Ten minutes of normal traffic, then three of the fault.
+    func run(fault: (inout SyntheticSystem, Int) -> Void, normal: (inout SyntheticSystem, Int) -> Void) -> RankingInput {
+        var system = SyntheticSystem()
+        for s in stride(from: 0, to: 600, by: 2) { normal(&system, s) }
+        for s in stride(from: 600, to: 780, by: 2) { fault(&system, s) }
+        return system.input(incidentFrom: 600, to: 780)
+    }
+
+    func testACodeFaultIsFoundByTheLogLineThatVanishedNotByItsCallersErrors() {
+        let usual: [String: [UInt64]] = ["payments": [10, 11, 12], "orders": [20]]
+        let input = run(fault: { system, s in
+            // payments skips line 11 and logs an error; its callers log errors in turn.
+            system.request(chain: chain, second: s, lines: ["payments": [10, 950, 12], "orders": [20, 960], "gateway": [970]], errors: ["payments", "orders", "gateway"])
+        }, normal: { system, s in system.request(chain: chain, second: s, lines: usual) })
+        let ranked = EvidenceRanker().rank(input)
+        XCTAssertEqual(ranked.first?.entity, .service("payments"), "\(ranked.prefix(3))")
+        XCTAssertEqual(ranked.first?.path, [.service("gateway"), .service("orders"), .service("payments")])
+        XCTAssertTrue(ranked.first?.evidence.contains { $0.kind == .logPresence || $0.kind == .logSequence || $0.kind == .newTemplate } ?? false)
+    }
+
+    func testASlowNetworkIntoOneServiceBlamesTheServiceAllSlowEdgesShare() {
+        // Both callers of ledger see 50 ms more wire time; their own latency follows.
+        var system = SyntheticSystem()
+        for s in stride(from: 0, to: 600, by: 2) {
+            system.request(chain: chain, second: s)
+            system.request(chain: ["reports", "ledger"], second: s)
+        }
+        for s in stride(from: 600, to: 780, by: 2) {
+            system.request(chain: chain, second: s, slowLink: "ledger", slowWireMicros: 50_000)
+            system.request(chain: ["reports", "ledger"], second: s, slowLink: "ledger", slowWireMicros: 50_000)
+        }
+        let input = system.input(incidentFrom: 600, to: 780)
+        XCTAssertEqual(EvidenceRanker().rank(input).first?.entity, .service("ledger"))
+        XCTAssertEqual(PageRankRanker().rank(input).first?.entity, .service("ledger"))
+    }
+
+    func testASlowServiceIsFoundByItsOwnTimeThoughEveryCallerIsSlowerToo() {
+        // ledger's own time goes from 1 ms to 40 ms; every caller's latency follows.
+        let input = run(fault: { system, s in system.request(chain: chain, second: s, selfMicros: ["ledger": 40_000]) },
+                        normal: { system, s in system.request(chain: chain, second: s) })
+        XCTAssertTrue(input.indicators.contains { $0.kind == .latency && $0.entity == .service("gateway") })
+        XCTAssertEqual(EvidenceRanker().rank(input).first?.entity, .service("ledger"))
+        let selfTime = input.indicators.first { $0.kind == .selfTime && $0.entity == .service("ledger") }
+        XCTAssertNotNil(selfTime)
+        XCTAssertGreaterThan(selfTime!.ratio, 20)
+    }
+
+    func testNoFaultMeansNoAnomalousService() {
+        let input = run(fault: { system, s in system.request(chain: chain, second: s, lines: ["orders": [20]]) },
+                        normal: { system, s in system.request(chain: chain, second: s, lines: ["orders": [20]]) })
+        XCTAssertTrue(input.indicators.isEmpty, "\(input.indicators)")
+        XCTAssertLessThan(EvidenceRanker().rank(input).first?.score ?? 0, 1)
+    }
+
+    func testASymptomLimitsCandidatesToWhatItDependsOn() {
+        var input = run(fault: { system, s in system.request(chain: chain, second: s, selfMicros: ["orders": 60_000]) },
+                        normal: { system, s in system.request(chain: chain, second: s) })
+        input.symptom = .service("payments")
+        XCTAssertEqual(input.candidates, [.service("payments"), .service("ledger")])
+    }
+}
