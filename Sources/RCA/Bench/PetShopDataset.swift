@@ -39,16 +39,16 @@ public enum PetShopDataset {
                 records += normal.map { $0.at($0.timeNanos + end - normalEnd) }
             }
             // The call graph is static: give it to the incident window and the baseline alike.
-            // Buckets are not aligned to the target time: the incident window starts with the
-            // bucket that holds it.
-            let start = target - bucketSeconds + 1
+            // The incident window is the first bucket after the target time (buckets are not
+            // aligned to it; the one holding it is partly before the issue).
+            let start = target
             let firstNanos = records.map(\.timeNanos).min() ?? UInt64(start) * 1_000_000_000
             let edges = graphs[scenario]!
             records += edges.map { $0.at(firstNanos) } + edges.map { $0.at(UInt64(start) * 1_000_000_000) }
             records.sort { $0.timeNanos < $1.timeNanos }
             let traffic = scenario.hasPrefix("temporal") ? "temporal" : scenario.replacingOccurrences(of: "_traffic", with: "")
             var c = RCACase(id: id, group: "\(traffic) \(try table.value(r, "target_metric"))", rootCause: try table.value(r, "root_cause_node"),
-                            incidentStart: start * 1000, incidentEnd: (start + 3 * bucketSeconds) * 1000, records: records)
+                            incidentStart: start * 1000, incidentEnd: (start + bucketSeconds) * 1000, records: records)
             c.symptom = .service(try table.value(r, "target_node"))
             c.symptomSignal = SignalFamily.of(metric: try table.value(r, "target_metric"))
             return c

@@ -174,7 +174,22 @@ public struct IndicatorExtractor: Sendable {
             guard z.isFinite, polarity.isBad(z) else { continue }
             // Metrics are heavy-tailed and the baseline may be a few readings: judge the
             // distance against Student's t with 3 degrees of freedom, not a Gaussian.
-            let s = TailSurprise.studentT3(z)
+            var s = TailSurprise.studentT3(z)
+            // With a long history the rank is evidence too, whatever the distribution: a reading
+            // worse than all n baseline readings has probability 1/(n+1) (this is what makes a
+            // drop from an availability that sat at exactly 100 count).
+            if let asBad = base.countAsBadAs(worst, polarity: polarity) {
+                s = max(s, -log10(Double(asBad + 1) / Double(base.count + 1)))
+            }
+            // A success rate is a share of requests: when the entity reports how many, the
+            // evidence is how many failed against the baseline's failure rate — an availability
+            // of 0% over one request is no news, 97% over thousands is.
+            if let requests = Self.requestCount(of: key, in: current), let rate = Self.percentShare(key.name) {
+                let n = Int(requests.rounded())
+                let failed = Int((Double(n) * (1 - worst / rate)).rounded())
+                let baseFailure = min(1, max(0, 1 - mean / rate))
+                s = n > 0 ? TailSurprise.binomialAtLeast(failed, of: n, p: (baseFailure * Double(base.count) + 0.5) / (Double(base.count) + 1)) : 0
+            }
             let ratio = (worst + 1e-9) / (mean + 1e-9)
             let detail = "\(key.entity.name) \(key.name) \(Self.format(mean)) → \(Self.format(worst)) (\(z >= 0 ? "+" : "")\(Self.format(z))σ)"
             // A pod's or host's metric is evidence about the services on it.
@@ -186,6 +201,23 @@ public struct IndicatorExtractor: Sendable {
             }
         }
         return out
+    }
+
+    /// For a success-rate metric (availability, success rate): 100 when it is a percentage, 1
+    /// when a fraction; nil for other metrics.
+    static func percentShare(_ name: String) -> Double? {
+        let n = name.lowercased()
+        guard n.contains("availability") || n.contains("success") else { return nil }
+        return n.contains("ratio") || n.contains("fraction") ? 1 : 100
+    }
+
+    /// The number of requests the entity served in the window, when it reports it.
+    static func requestCount(of key: MetricKey, in window: GraphWindow) -> Double? {
+        for (k, m) in window.metrics where k.entity == key.entity && m.count > 0 {
+            let n = k.name.lowercased()
+            if n.hasPrefix("requests") || n.hasSuffix("request count") || n.contains("workload") { return m.sum / Double(m.count) }
+        }
+        return nil
     }
 
     /// Error templates a service never logged in the baseline, by how many lines. (New

@@ -101,13 +101,17 @@ public struct CallStats: Sendable {
     }
 }
 
-/// Readings of one metric in one window.
+/// Readings of one metric in one window: moments, and the distribution of the non-negative
+/// readings (most metrics) for rank tests.
 public struct MetricSummary: Sendable, Equatable {
     public var count = 0
     public var sum = 0.0
     public var sumOfSquares = 0.0
     public var min = Double.infinity
     public var max = -Double.infinity
+    public var values = DDSketch()
+    /// Readings below zero, which the sketch does not hold.
+    public var negatives = 0
 
     public init() {}
 
@@ -119,6 +123,7 @@ public struct MetricSummary: Sendable, Equatable {
         sumOfSquares += x * x
         min = Swift.min(min, x)
         max = Swift.max(max, x)
+        if x >= 0 { values.add(x) } else { negatives += 1 }
     }
 
     public mutating func merge(_ o: MetricSummary) {
@@ -127,6 +132,20 @@ public struct MetricSummary: Sendable, Equatable {
         sumOfSquares += o.sumOfSquares
         min = Swift.min(min, o.min)
         max = Swift.max(max, o.max)
+        values.merge(o.values)
+        negatives += o.negatives
+    }
+
+    /// How many readings were as bad as x or worse (nil when some were negative).
+    func countAsBadAs(_ x: Double, polarity: MetricPolarity) -> Int? {
+        guard negatives == 0, x >= 0 else { return nil }
+        let above = Int(values.count(above: x * (1 - 1e-12)))
+        let atOrBelow = count - Int(values.count(above: x))
+        switch polarity {
+        case .higherIsWorse: return above
+        case .lowerIsWorse: return atOrBelow
+        case .eitherWay: return nil
+        }
     }
 }
 

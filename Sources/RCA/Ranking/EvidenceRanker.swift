@@ -11,13 +11,17 @@ public struct EvidenceRanker: RootCauseRanker {
     /// A callee explains a caller when its evidence is at least this share of the caller's.
     public var explainShare: Double
 
-    public init(threshold: Double = 3, explainShare: Double = 0.5) {
+    /// How much the evidence on the path from the symptom adds to a candidate's own.
+    public var pathWeight: Double
+
+    public init(threshold: Double = 3, explainShare: Double = 0.5, pathWeight: Double = 0.5) {
         self.threshold = threshold
         self.explainShare = explainShare
+        self.pathWeight = pathWeight
     }
 
     public func rank(_ input: RankingInput) -> [RankedCause] {
-        let evidence = ServiceEvidence(input)
+        let evidence = ServiceEvidence(input, threshold: threshold)
         let callees = input.callees
         var callers: [Entity: Set<Entity>] = [:]
         for (a, bs) in callees { for b in bs { callers[b, default: []].insert(a) } }
@@ -42,25 +46,41 @@ public struct EvidenceRanker: RootCauseRanker {
         var ranked: [RankedCause] = []
         for e in input.candidates {
             let s = strength[e] ?? 0
-            let explained = anomalous(e) && downstream(e) >= explainShare * s
-            // Victims sort after every unexplained anomalous service, by their own evidence.
-            let score = anomalous(e) ? (explained ? s / 1000 : 1000 + s) : s / 1_000_000
-            ranked.append(RankedCause(entity: e, score: score, evidence: Array((evidence.indicators[e] ?? []).prefix(3)),
-                                      path: symptomPath(to: e, callers: callers, anomalous: anomalous)))
+            let path = symptomPath(to: e, symptom: input.symptom, callers: callers, strength: { strength[$0] ?? 0 }, anomalous: anomalous)
+            // With a symptom, a cause must reach it through anomalous services.
+            let connected = input.symptom == nil || path?.first == input.symptom
+            let explained = !connected || downstream(e) >= explainShare * s
+            // Among the unexplained, the one whose anomalous path to the symptom carries the
+            // most evidence explains the most of what was seen.
+            let support = (path ?? [e]).dropLast().reduce(0) { $0 + (strength[$1] ?? 0) }
+            let score = anomalous(e) ? (explained ? s / 1000 : 1000 + s + pathWeight * support) : s / 1_000_000
+            ranked.append(RankedCause(entity: e, score: score, evidence: Array((evidence.indicators[e] ?? []).prefix(3)), path: path ?? [e]))
         }
         return ranked.sortedByScore()
     }
 
-    /// The chain of anomalous callers above `e`, outermost first.
-    func symptomPath(to e: Entity, callers: [Entity: Set<Entity>], anomalous: (Entity) -> Bool) -> [Entity] {
+    /// The path of anomalous callers above `e` with the most evidence, outermost first: from the
+    /// symptom when the incident has one (nil when no such path reaches it), else from wherever
+    /// the chain of anomalous callers starts.
+    func symptomPath(to e: Entity, symptom: Entity?, callers: [Entity: Set<Entity>], strength: (Entity) -> Double,
+                     anomalous: (Entity) -> Bool) -> [Entity]? {
+        var best: (sum: Double, path: [Entity])?
         var path = [e]
-        var seen: Set<Entity> = [e]
-        var at = e
-        while let up = (callers[at] ?? []).filter({ anomalous($0) && !seen.contains($0) }).sorted().first {
-            path.append(up)
-            seen.insert(up)
-            at = up
+        var onPath: Set<Entity> = [e]
+        func walk(_ at: Entity, _ sum: Double) {
+            let ups = (callers[at] ?? []).filter { !onPath.contains($0) && (anomalous($0) || $0 == symptom) }
+            let ends = symptom.map { at == $0 } ?? ups.isEmpty
+            if ends, sum > best?.sum ?? -1 { best = (sum, path) }
+            if at == symptom { return }
+            for up in ups.sorted() {
+                path.append(up)
+                onPath.insert(up)
+                walk(up, sum + strength(up))
+                path.removeLast()
+                onPath.remove(up)
+            }
         }
-        return path.reversed()
+        walk(e, 0)
+        return best.map { Array($0.path.reversed()) }
     }
 }

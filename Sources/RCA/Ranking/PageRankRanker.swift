@@ -16,7 +16,7 @@ public struct PageRankRanker: RootCauseRanker {
     }
 
     public func rank(_ input: RankingInput) -> [RankedCause] {
-        let evidence = ServiceEvidence(input)
+        let evidence = ServiceEvidence(input, threshold: threshold)
         let nodes = input.candidates.filter { evidence.strength($0) >= threshold }.sorted()
         guard !nodes.isEmpty else { return input.candidates.map { RankedCause(entity: $0, score: 0) }.sortedByScore() }
         let index = Dictionary(uniqueKeysWithValues: nodes.enumerated().map { ($1, $0) })

@@ -12,7 +12,7 @@ struct ServiceEvidence {
 
     var indicators: [Entity: [Indicator]] = [:]
 
-    init(_ input: RankingInput) {
+    init(_ input: RankingInput, threshold: Double) {
         var incident: [Entity: Int] = [:]
         for k in input.current.calls.keys { incident[k.caller, default: 0] += 1; incident[k.callee, default: 0] += 1 }
         var anomalousIncident: [Entity: Set<CallKey>] = [:]
@@ -38,6 +38,9 @@ struct ServiceEvidence {
         }
         for (k, v) in indicators { indicators[k] = v.sorted { Self.weight($0) > Self.weight($1) } }
         signal = input.symptomSignal
+        // When nothing moved along the alert's own signal (a short or missing history can hide
+        // it), follow whatever did move rather than rank blind.
+        if let family = signal, !indicators.keys.contains(where: { strength($0, family) >= threshold }) { signal = nil }
     }
 
     /// The incident's signal, when known: only evidence of that family ranks.
