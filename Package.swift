@@ -69,7 +69,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "VigilBench",
-            dependencies: ["Stream", "Ingest", "Detectors", "CRdKafka", "OTLPProto"],
+            dependencies: ["Stream", "Ingest", "Detectors", "RCA", "CRdKafka", "OTLPProto"],
             path: "benchmarks/Sources/VigilBench",
             swiftSettings: hotPathSettings
         ),

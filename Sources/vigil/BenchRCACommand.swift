@@ -22,6 +22,7 @@ struct BenchRCACommand: ParsableCommand {
     var rankers: [RankerChoice] = []
     @Flag(help: "Print each case's top five and the first candidate's evidence.") var verbose = false
     @Option(help: "Print every indicator of the cases whose id contains this, strongest first.") var explain: String?
+    @Option(help: "Write each case's incident-window graph to this folder as <case>.json and <case>.dot.") var exportGraphs: String?
 
     func run() throws {
         let dir = URL(fileURLWithPath: data)
@@ -40,6 +41,12 @@ struct BenchRCACommand: ParsableCommand {
         let replay = RCAReplay()
         for c in cases {
             let input = try replay.run(c)
+            if let exportGraphs {
+                let base = URL(fileURLWithPath: exportGraphs).appendingPathComponent(c.id.replacingOccurrences(of: "/", with: "_"))
+                try FileManager.default.createDirectory(atPath: exportGraphs, withIntermediateDirectories: true)
+                try input.current.json().write(to: base.appendingPathExtension("json"), atomically: true, encoding: .utf8)
+                try input.current.dot().write(to: base.appendingPathExtension("dot"), atomically: true, encoding: .utf8)
+            }
             if let explain, c.id.contains(explain) {
                 print("\(c.id): \(input.indicators.count) indicators; root cause \(c.rootCause); incident window: \(input.current.operations.count) operations, \(input.current.calls.count) call edges, \(input.current.metrics.count) metrics; baseline: \(input.baseline.operations.count), \(input.baseline.calls.count), \(input.baseline.metrics.count)")
                 for i in input.indicators.sorted(by: { $0.weight > $1.weight }).prefix(40) {

@@ -51,10 +51,10 @@ public struct RCAEvaluation: Sendable {
     public func table() -> String {
         func row(_ label: String, _ g: String?) -> String {
             let n = results.filter { g == nil || $0.group == g }.count
-            return label.padding(toLength: 18, withPad: " ", startingAt: 0) + String(format: "%5d  %5.3f  %5.3f  %5.3f  %5.3f", n,
+            return label.padding(toLength: 24, withPad: " ", startingAt: 0) + String(format: "%5d  %5.3f  %5.3f  %5.3f  %5.3f", n,
                 accuracy(at: 1, group: g), accuracy(at: 3, group: g), accuracy(at: 5, group: g), average5(group: g))
         }
-        var lines = ["\(ranker)".padding(toLength: 18, withPad: " ", startingAt: 0) + "cases   AC@1   AC@3   AC@5  Avg@5"]
+        var lines = ["\(ranker)".padding(toLength: 24, withPad: " ", startingAt: 0) + "cases   AC@1   AC@3   AC@5  Avg@5"]
         for g in groups { lines.append(row("  " + g, g)) }
         lines.append(row("  all", nil))
         return lines.joined(separator: "\n")

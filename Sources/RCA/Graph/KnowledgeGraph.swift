@@ -25,12 +25,12 @@ public struct KnowledgeGraphConfig: Sendable, Equatable {
 public struct KnowledgeGraph: Sendable {
     public let config: KnowledgeGraphConfig
     var open: [Int64: PendingWindow] = [:]
-    public private(set) var closed: [GraphWindow] = []
+    public internal(set) var closed: [GraphWindow] = []
     /// The spans of the last assembled window, for children whose parent started before their
     /// window did.
     var previousSpans: [UInt64: SpanBrief] = [:]
     /// Records that arrived after their window was assembled (they are counted nowhere else).
-    public private(set) var lateRecords = 0
+    public internal(set) var lateRecords = 0
 
     public init(config: KnowledgeGraphConfig = KnowledgeGraphConfig()) {
         self.config = config

@@ -7,6 +7,7 @@ let benchmarks: [String: @Sendable (_ quick: Bool) throws -> Figures] = [
     "kafka": kafkaBenchmark,
     "loghub": loghubBenchmark,
     "nab": nabBenchmark,
+    "rca": rcaBenchmark,
 ]
 
 /// A benchmark's results: a flat JSON object of numbers and strings, in insertion order.
