@@ -58,10 +58,16 @@ let package = Package(
         .target(name: "Detectors", dependencies: ["Stream", "CPcre2"], swiftSettings: hotPathSettings),
         .target(name: "RCA", dependencies: ["Stream", "Detectors", "CZlib"], swiftSettings: hotPathSettings),
         .target(name: "Remediate", dependencies: ["Stream"], swiftSettings: hotPathSettings),
+        // The built-in AIOps job's glue: OTLP records into detectors and the knowledge graph.
+        .target(
+            name: "AIOps",
+            dependencies: ["Stream", "Ingest", "Detectors", "RCA", "OTLPProto", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: hotPathSettings
+        ),
         .executableTarget(
             name: "vigil",
             dependencies: [
-                "Stream", "Ingest", "Detectors", "RCA", "Remediate",
+                "Stream", "Ingest", "Detectors", "RCA", "Remediate", "AIOps",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -69,7 +75,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "VigilBench",
-            dependencies: ["Stream", "Ingest", "Detectors", "RCA", "CRdKafka", "OTLPProto"],
+            dependencies: ["Stream", "Ingest", "Detectors", "RCA", "AIOps", "CRdKafka", "OTLPProto"],
             path: "benchmarks/Sources/VigilBench",
             swiftSettings: hotPathSettings
         ),
@@ -80,6 +86,7 @@ let package = Package(
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "OTLPProto", "CRdKafka", "VigilTestSupport"]),
         .testTarget(name: "DetectorsTests", dependencies: ["Detectors", "Stream", "VigilTestSupport"]),
         .testTarget(name: "RCATests", dependencies: ["RCA", "Detectors", "Stream", "VigilTestSupport"]),
+        .testTarget(name: "AIOpsTests", dependencies: ["AIOps", "RCA", "Ingest"]),
         .testTarget(name: "RemediateTests", dependencies: ["Remediate"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,3 +1,4 @@
+import AIOps
 import ArgumentParser
 import Foundation
 import RCA
@@ -11,7 +12,8 @@ struct BenchRCACommand: ParsableCommand {
         discussion: """
             --data is a folder laid out as ../shared/data/rca/nezha-tt (cases.csv, construct_data/, \
             rca_data/) or as ../shared/data/rca/petshop (cases.csv, <scenario>/graph.csv and metrics). \
-            Prints AC@1, AC@3, AC@5 and Avg@5 per fault type for each ranker; --json writes the \
+            Each case's rows are written as OTLP export requests and decoded by Vigil's OTLP \
+            decoders (--direct skips that). Prints AC@1, AC@3, AC@5 and Avg@5 per fault type for each ranker; --json writes the \
             figures of the first ranker (Vigil's) with the rank of every case.
             """
     )
@@ -21,6 +23,7 @@ struct BenchRCACommand: ParsableCommand {
     @Option(name: .customLong("ranker"), help: "Rankers to run (repeatable; default all): \(RankerChoice.allCases.map(\.rawValue).joined(separator: ", ")).")
     var rankers: [RankerChoice] = []
     @Flag(help: "Print each case's top five and the first candidate's evidence.") var verbose = false
+    @Flag(help: "Feed the graph the dataset's rows directly instead of replaying them as OTLP through Vigil's decoders.") var direct = false
     @Option(help: "Print every indicator of the cases whose id contains this, strongest first.") var explain: String?
     @Option(help: "Write each case's incident-window graph to this folder as <case>.json and <case>.dot.") var exportGraphs: String?
 
@@ -39,7 +42,8 @@ struct BenchRCACommand: ParsableCommand {
         let chosen = rankers.isEmpty ? RankerChoice.allCases : rankers
         var evaluations = chosen.map { RCAEvaluation(ranker: $0.rawValue) }
         let replay = RCAReplay()
-        for c in cases {
+        for original in cases {
+            let c = direct ? original : try OTLPReplay.throughOTLP(original)
             let input = try replay.run(c)
             if let exportGraphs {
                 let base = URL(fileURLWithPath: exportGraphs).appendingPathComponent(c.id.replacingOccurrences(of: "/", with: "_"))

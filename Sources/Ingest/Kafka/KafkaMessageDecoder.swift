@@ -10,6 +10,16 @@ public struct KafkaMessage {
     public let timestamp: Int64?
     public let key: UnsafeRawBufferPointer?
     public let value: UnsafeRawBufferPointer
+
+    /// Also for decoding bytes that did not come from Kafka (replays, tests).
+    public init(topic: String, partition: Int32, offset: Int64, timestamp: Int64?, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer) {
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.timestamp = timestamp
+        self.key = key
+        self.value = value
+    }
 }
 
 /// Turns Kafka messages into a source's records. A value type owned by one source subtask.

@@ -8,6 +8,16 @@ public struct RawLog: Sendable {
     /// Where in the code the line was written ("t.s.TravelServiceImpl#451"); empty when unknown.
     public var codeLocation: String
     public var isError: Bool
+
+    public init(timeNanos: UInt64, service: String, pod: String, spanID: UInt64, text: String, codeLocation: String, isError: Bool) {
+        self.timeNanos = timeNanos
+        self.service = service
+        self.pod = pod
+        self.spanID = spanID
+        self.text = text
+        self.codeLocation = codeLocation
+        self.isError = isError
+    }
 }
 
 /// One record of a case's telemetry, replayed in time order.
@@ -16,7 +26,7 @@ public enum ReplayRecord: Sendable {
     case log(RawLog)
     case metric(ObservedMetric)
 
-    var timeNanos: UInt64 {
+    public var timeNanos: UInt64 {
         switch self {
         case .span(let s): s.startNanos
         case .log(let l): l.timeNanos

@@ -1,9 +1,10 @@
+import AIOps
 import Foundation
 import RCA
 
 /// The RCA benchmark (issue "Knowledge-graph root-cause analysis"): every labelled case of
-/// ../shared/data/rca/nezha-tt and ../shared/data/rca/petshop replayed through the template
-/// miner and the knowledge graph, ranked by each ranker with one configuration for all cases,
+/// ../shared/data/rca/nezha-tt and ../shared/data/rca/petshop replayed as OTLP through Vigil's
+/// decoders, the template miner and the knowledge graph, ranked by each ranker with one configuration for all cases,
 /// scored as the datasets' papers score them, next to their published figures.
 func rcaBenchmark(quick: Bool) throws -> Figures {
     let root = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("../shared/data/rca").standardized
@@ -17,7 +18,8 @@ func rcaBenchmark(quick: Bool) throws -> Figures {
         var replayMillis: [Double] = []
         for c in cases {
             var input: RankingInput?
-            replayMillis.append(1000 * (try time { input = try replay.run(c) }))
+            // As in production: OTLP protobuf through Vigil's decoders into the graph.
+            replayMillis.append(1000 * (try time { input = try replay.run(try OTLPReplay.throughOTLP(c)) }))
             for (i, r) in rankers.enumerated() { evaluations[i].add(c, input: input!, ranker: r) }
         }
         return (evaluations, replayMillis)
