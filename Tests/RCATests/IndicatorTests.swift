@@ -41,4 +41,26 @@ final class IndicatorTests: XCTestCase {
         let found = IndicatorExtractor().indicators(current: cur, baseline: base)
         XCTAssertEqual(found.map(\.entity), [.service("cart")])
     }
+
+    /// A success rate is judged as failures over requests. The baseline's failure rate was once
+    /// smoothed per reading (half a failure per reading: 17% from two spotless readings), which
+    /// hid a drop from 100% to 96% over 144 requests; it is smoothed per request.
+    func testAnAvailabilityDropAfterAShortSpotlessHistoryCounts() {
+        var base = GraphWindow(start: 0, end: 600_000)
+        var cur = GraphWindow(start: 600_000, end: 900_000)
+        for _ in 0..<2 {
+            base.metrics[MetricKey(entity: .service("api"), name: "availability Average"), default: MetricSummary()].add(100)
+            base.metrics[MetricKey(entity: .service("api"), name: "requests Sum"), default: MetricSummary()].add(150)
+        }
+        cur.metrics[MetricKey(entity: .service("api"), name: "availability Average"), default: MetricSummary()].add(96.5)
+        cur.metrics[MetricKey(entity: .service("api"), name: "requests Sum"), default: MetricSummary()].add(144)
+        let found = IndicatorExtractor().indicators(current: cur, baseline: base).filter { $0.metricName.hasPrefix("availability") }
+        XCTAssertEqual(found.count, 1)
+        XCTAssertGreaterThan(found[0].surprise, 4, "5 failures in 144 against 0.5 in 300")
+        // 0% over a single request is no news.
+        cur.metrics[MetricKey(entity: .service("api"), name: "availability Average")] = { var m = MetricSummary(); m.add(0); return m }()
+        cur.metrics[MetricKey(entity: .service("api"), name: "requests Sum")] = { var m = MetricSummary(); m.add(1); return m }()
+        let one = IndicatorExtractor().indicators(current: cur, baseline: base).filter { $0.metricName.hasPrefix("availability") }
+        XCTAssertLessThan(one.first?.surprise ?? 0, 3)
+    }
 }

@@ -66,4 +66,32 @@ final class RankerTests: XCTestCase {
         input.symptom = .service("payments")
         XCTAssertEqual(input.candidates, [.service("payments"), .service("ledger")])
     }
+
+    /// Latency adds up along a call: a database 60 ms slower does not explain a service 400 ms
+    /// slower, so the service is the cause, and the database is not on the path from the symptom.
+    func testACalleeTooLittleSlowerToExplainItsCallerDoesNotTakeTheBlame() {
+        var base = GraphWindow(start: 0, end: 600_000)
+        var cur = GraphWindow(start: 600_000, end: 900_000)
+        for w in [0, 1] {
+            var window = w == 0 ? base : cur
+            window.calls[CallKey(caller: .service("site"), callee: .service("pay"))] = CallStats()
+            window.calls[CallKey(caller: .service("pay"), callee: .service("db"))] = CallStats()
+            if w == 0 { base = window } else { cur = window }
+        }
+        func add(_ w: inout GraphWindow, _ e: String, _ v: Double) { w.metrics[MetricKey(entity: .service(e), name: "latency Average"), default: MetricSummary()].add(v) }
+        for i in 0..<50 {
+            let j = Double(i % 5) / 1000
+            add(&base, "site", 0.10 + j); add(&base, "pay", 0.20 + j); add(&base, "db", 0.005 + j / 10)
+        }
+        add(&cur, "site", 0.30); add(&cur, "pay", 0.60); add(&cur, "db", 0.065)
+        var input = RankingInput(current: cur, baseline: base, indicators: IndicatorExtractor().indicators(current: cur, baseline: base),
+                                 symptom: .service("site"), symptomSignal: .latency)
+        XCTAssertEqual(input.indicators.count, 3, "\(input.indicators)")
+        XCTAssertEqual(EvidenceRanker().rank(input).first?.entity, .service("pay"))
+        // Were the database 300 ms slower, it would explain the caller and be the cause.
+        cur.metrics[MetricKey(entity: .service("db"), name: "latency Average")] = { var m = MetricSummary(); m.add(0.305); return m }()
+        input.current = cur
+        input.indicators = IndicatorExtractor().indicators(current: cur, baseline: base)
+        XCTAssertEqual(EvidenceRanker().rank(input).first?.entity, .service("db"))
+    }
 }

@@ -37,8 +37,10 @@ public struct Indicator: Sendable, CustomStringConvertible {
     public var effect: Double
     /// What moved, in words: "latency p50 ×8.1 (12 ms → 97 ms)".
     public var detail: String
-    /// For `.metric`: the metric's name.
+    /// For `.metric`: the metric's name, and how far it moved in its own unit (current minus
+    /// baseline).
     public var metricName = ""
+    public var change = 0.0
 
     public init(kind: Kind, entity: Entity, edge: CallKey? = nil, surprise: Double, ratio: Double, effect: Double = 1, detail: String) {
         self.kind = kind

@@ -187,8 +187,11 @@ public struct IndicatorExtractor: Sendable {
             if let requests = Self.requestCount(of: key, in: current), let rate = Self.percentShare(key.name) {
                 let n = Int(requests.rounded())
                 let failed = Int((Double(n) * (1 - worst / rate)).rounded())
-                let baseFailure = min(1, max(0, 1 - mean / rate))
-                s = n > 0 ? TailSurprise.binomialAtLeast(failed, of: n, p: (baseFailure * Double(base.count) + 0.5) / (Double(base.count) + 1)) : 0
+                // The baseline's failure rate over its requests, half a failure added so that
+                // a spotless history is not taken as proof that failures cannot happen.
+                let baseRequests = (Self.requestCount(of: key, in: baseline) ?? 0) * Double(base.count)
+                let baseFailures = min(1, max(0, 1 - mean / rate)) * baseRequests
+                s = n > 0 ? TailSurprise.binomialAtLeast(failed, of: n, p: (baseFailures + 0.5) / (baseRequests + 1)) : 0
             }
             let ratio = (worst + 1e-9) / (mean + 1e-9)
             let detail = "\(key.entity.name) \(key.name) \(Self.format(mean)) → \(Self.format(worst)) (\(z >= 0 ? "+" : "")\(Self.format(z))σ)"
@@ -197,6 +200,7 @@ public struct IndicatorExtractor: Sendable {
             for e in services.isEmpty ? [key.entity] : services {
                 var i = Indicator(kind: .metric, entity: e, surprise: s, ratio: ratio, detail: detail)
                 i.metricName = key.name
+                i.change = worst - mean
                 out.append(i)
             }
         }

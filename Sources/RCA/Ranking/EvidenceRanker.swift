@@ -28,16 +28,28 @@ public struct EvidenceRanker: RootCauseRanker {
         let strength = Dictionary(uniqueKeysWithValues: input.candidates.map { ($0, evidence.strength($0)) })
         func anomalous(_ e: Entity) -> Bool { (strength[e] ?? 0) >= threshold }
 
+        // Latency adds up along a call: a callee 60 ms slower cannot explain a caller 400 ms
+        // slower. When the caller's evidence is a metric that moved by an amount, the callee
+        // must have moved by at least `explainShare` of it on the same metric.
+        func explains(_ callee: Entity, _ caller: Entity, top: Indicator?? = nil) -> Bool {
+            guard let family = evidence.family(caller),
+                  let top = top ?? evidence.strongest(caller, family) else { return true }
+            guard family == .latency, top.kind == .metric, top.change > 0 else { return true }
+            let same = evidence.indicators[callee]?.first { $0.kind == .metric && $0.metricName == top.metricName }
+            return (same?.change ?? 0) >= explainShare * top.change
+        }
+
         // The strongest evidence of the same signal downstream of each service, through
         // anomalous services only.
         func downstream(_ e: Entity) -> Double {
             guard let family = evidence.family(e) else { return 0 }
+            let top = evidence.strongest(e, family)
             var best = 0.0
             var seen: Set<Entity> = [e]
             var frontier = Array(callees[e] ?? [])
             while let c = frontier.popLast() {
                 guard seen.insert(c).inserted, anomalous(c) else { continue }
-                best = max(best, evidence.strength(c, family))
+                if explains(c, e, top: top) { best = max(best, evidence.strength(c, family)) }
                 frontier += callees[c] ?? []
             }
             return best
@@ -46,7 +58,8 @@ public struct EvidenceRanker: RootCauseRanker {
         var ranked: [RankedCause] = []
         for e in input.candidates {
             let s = strength[e] ?? 0
-            let path = symptomPath(to: e, symptom: input.symptom, callers: callers, strength: { strength[$0] ?? 0 }, anomalous: anomalous)
+            let path = symptomPath(to: e, symptom: input.symptom, callers: callers, strength: { strength[$0] ?? 0 }, anomalous: anomalous,
+                                   canExplain: { callee, caller in caller == input.symptom || explains(callee, caller) })
             // With a symptom, a cause must reach it through anomalous services.
             let connected = input.symptom == nil || path?.first == input.symptom
             let explained = !connected || downstream(e) >= explainShare * s
@@ -63,12 +76,12 @@ public struct EvidenceRanker: RootCauseRanker {
     /// symptom when the incident has one (nil when no such path reaches it), else from wherever
     /// the chain of anomalous callers starts.
     func symptomPath(to e: Entity, symptom: Entity?, callers: [Entity: Set<Entity>], strength: (Entity) -> Double,
-                     anomalous: (Entity) -> Bool) -> [Entity]? {
+                     anomalous: (Entity) -> Bool, canExplain: (_ callee: Entity, _ caller: Entity) -> Bool = { _, _ in true }) -> [Entity]? {
         var best: (sum: Double, path: [Entity])?
         var path = [e]
         var onPath: Set<Entity> = [e]
         func walk(_ at: Entity, _ sum: Double) {
-            let ups = (callers[at] ?? []).filter { !onPath.contains($0) && (anomalous($0) || $0 == symptom) }
+            let ups = (callers[at] ?? []).filter { !onPath.contains($0) && (anomalous($0) || $0 == symptom) && canExplain(at, $0) }
             let ends = symptom.map { at == $0 } ?? ups.isEmpty
             if ends, sum > best?.sum ?? -1 { best = (sum, path) }
             if at == symptom { return }

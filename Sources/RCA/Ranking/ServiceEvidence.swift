@@ -54,7 +54,11 @@ struct ServiceEvidence {
 
     /// The strongest indicator's weight within one family.
     func strength(_ e: Entity, _ family: SignalFamily) -> Double {
-        indicators[e]?.first { $0.family == family }.map(Self.weight) ?? 0
+        strongest(e, family).map(Self.weight) ?? 0
+    }
+
+    func strongest(_ e: Entity, _ family: SignalFamily) -> Indicator? {
+        indicators[e]?.first { $0.family == family }
     }
 
     /// The family of the entity's strongest counted indicator.
