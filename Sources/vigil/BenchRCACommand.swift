@@ -79,7 +79,9 @@ struct BenchRCACommand: ParsableCommand {
             "cases": e.results.count,
             "ac1": e.accuracy(at: 1), "ac3": e.accuracy(at: 3), "ac5": e.accuracy(at: 5), "avg5": e.average5(),
             "rank_ms_median": times.isEmpty ? 0 : times[times.count / 2],
-            "ranks": e.results.map { ["case": $0.caseID, "group": $0.group, "root_cause": $0.rootCause, "rank": $0.rank as Any, "top": $0.top] as [String: Any] },
+            "fine_ac1": e.fineAccuracy() as Any,
+            "ranks": e.results.map { ["case": $0.caseID, "group": $0.group, "root_cause": $0.rootCause, "rank": $0.rank as Any, "top": $0.top,
+                                  "fine_correct": $0.fineCorrect as Any] as [String: Any] },
         ]
         let data = try JSONSerialization.data(withJSONObject: body, options: [.prettyPrinted, .sortedKeys])
         try data.write(to: URL(fileURLWithPath: path))

@@ -4,7 +4,12 @@
 /// test says, replayed through the knowledge graph minute by minute.
 struct SyntheticSystem {
     var graph = KnowledgeGraph(config: KnowledgeGraphConfig(windowMillis: 60_000, retainedWindows: 30, allowedLatenessMillis: 0))
+    /// Everything sent to the graph, in order, for tests that feed an operator instead.
+    var recorded: [RCAInput] = []
     private var nextID: UInt64 = 1
+
+    mutating func add(_ s: ObservedSpan) { graph.add(s); recorded.append(.span(s)) }
+    mutating func add(_ l: ObservedLog) { graph.add(l); recorded.append(.log(l)) }
 
     /// One request down `chain` (each service calls the next) at `second`: a client span in
     /// the caller, a server span in the callee. `wire` is added between a caller and `slowLink`;
@@ -26,15 +31,15 @@ struct SyntheticSystem {
         for (i, service) in chain.enumerated() {
             let server = nextID
             nextID += 1
-            graph.add(ObservedSpan(service: service, operation: "handle", pod: "\(service)-pod", host: "node-1", spanID: server, parentSpanID: parent,
+            add(ObservedSpan(service: service, operation: "handle", pod: "\(service)-pod", host: "node-1", spanID: server, parentSpanID: parent,
                                    kind: .server, startNanos: base, durationNanos: serverDuration[i], isError: errors.contains(service)))
             for (n, t) in (lines[service] ?? []).enumerated() {
-                graph.add(ObservedLog(timeNanos: base + UInt64(n), service: service, pod: "\(service)-pod", spanID: server, templateID: t, isError: t >= 900))
+                add(ObservedLog(timeNanos: base + UInt64(n), service: service, pod: "\(service)-pod", spanID: server, templateID: t, isError: t >= 900))
             }
             if i + 1 < chain.count {
                 let client = nextID
                 nextID += 1
-                graph.add(ObservedSpan(service: service, operation: "call \(chain[i + 1])", spanID: client, parentSpanID: server, kind: .client,
+                add(ObservedSpan(service: service, operation: "call \(chain[i + 1])", spanID: client, parentSpanID: server, kind: .client,
                                        startNanos: base, durationNanos: clientDuration[i + 1]))
                 parent = client
             }

@@ -43,8 +43,10 @@ public enum NezhaDataset {
             try records += metrics(metricDir.appendingPathComponent(file).path, from: inject - 660, to: inject + faultSeconds + 60)
         }
         records.sort { $0.timeNanos < $1.timeNanos }
-        return RCACase(id: id, group: try rows.value(r, "fault_type"), rootCause: try rows.value(r, "root_cause_service"),
-                       incidentStart: inject * 1000, incidentEnd: (inject + faultSeconds) * 1000, records: records)
+        var c = RCACase(id: id, group: try rows.value(r, "fault_type"), rootCause: try rows.value(r, "root_cause_service"),
+                        incidentStart: inject * 1000, incidentEnd: (inject + faultSeconds) * 1000, records: records)
+        c.fineLabel = try rows.value(r, "inner_service_label")
+        return c
     }
 
     /// `ts-basic-service-5dc8d4f9fd-46997` → `ts-basic-service`.

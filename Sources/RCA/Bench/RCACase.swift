@@ -50,6 +50,9 @@ public struct RCACase: Sendable {
     /// candidates are then it and what it depends on.
     public var symptom: Entity?
     public var symptomSignal: SignalFamily?
+    /// The finer label inside the root-cause service, where the dataset has one (Nezha: the
+    /// pair of code locations around the fault, or the metric that shows it).
+    public var fineLabel: String?
 
     public init(id: String, group: String, rootCause: String, incidentStart: Int64, incidentEnd: Int64, records: [ReplayRecord]) {
         self.id = id

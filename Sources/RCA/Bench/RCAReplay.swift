@@ -39,7 +39,8 @@ public struct RCAReplay {
             ?? GraphWindow(start: c.incidentStart, end: c.incidentStart)
         var names = Dictionary(miner.allTemplates.map { ($0.id, $0.text) }, uniquingKeysWith: { a, _ in a })
         for (event, source) in eventNames { names[event] = "@\(source.location) " + (names[source.template] ?? "template \(source.template)") }
-        let extractor = IndicatorExtractor(config: indicatorConfig, templateNames: names)
+        var extractor = IndicatorExtractor(config: indicatorConfig, templateNames: names)
+        extractor.codeLocations = eventNames.mapValues(\.location)
         return RankingInput(current: current, baseline: baseline, indicators: extractor.indicators(current: current, baseline: baseline), symptom: c.symptom, symptomSignal: c.symptomSignal)
     }
 }

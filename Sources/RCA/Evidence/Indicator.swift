@@ -41,6 +41,8 @@ public struct Indicator: Sendable, CustomStringConvertible {
     /// baseline).
     public var metricName = ""
     public var change = 0.0
+    /// For log indicators: the code locations involved ("logger#line", or "<operation> start").
+    public var codeLocations: [String] = []
 
     public init(kind: Kind, entity: Entity, edge: CallKey? = nil, surprise: Double, ratio: Double, effect: Double = 1, detail: String) {
         self.kind = kind

@@ -33,6 +33,9 @@ public struct IndicatorExtractor: Sendable {
     public var config: IndicatorConfig
     /// Names log templates in details; ids are shown when it has none.
     public var templateNames: [UInt64: String]
+    /// The code location of log events keyed by one (`LogEvent`), so that indicators can say
+    /// which lines of code they are about.
+    public var codeLocations: [UInt64: String] = [:]
 
     public init(config: IndicatorConfig = IndicatorConfig(), templateNames: [UInt64: String] = [:]) {
         self.config = config
@@ -68,6 +71,13 @@ public struct IndicatorExtractor: Sendable {
         out += metricShifts(current, baseline)
         out += newTemplates(current, baseline)
         return out.filter { $0.surprise >= config.minimumSurprise }
+    }
+
+    /// The code location of an event: "<operation> start" for a span's start, "" when unknown.
+    func location(_ event: UInt64, _ operation: String) -> String {
+        if event == TransitionKey.start { return operation + " start" }
+        if event == TransitionKey.end { return operation + " end" }
+        return codeLocations[event] ?? ""
     }
 
     func name(_ template: UInt64) -> String {
@@ -111,9 +121,11 @@ public struct IndicatorExtractor: Sendable {
             let p = (Double(b) + 0.5) / (Double(base.count) + 1)
             let s = TailSurprise.binomialTwoSided(k, of: cur.count, p: p)
             let ratio = (Double(k) / Double(cur.count)) / (Double(b) / Double(base.count) + 1e-9)
-            out.append(Indicator(kind: .logPresence, entity: entity, surprise: s, ratio: ratio,
-                                 effect: abs(Double(k) / Double(cur.count) - Double(b) / Double(base.count)),
-                                 detail: "\(operation): \(name(t)) in \(k)/\(cur.count) spans (was \(b)/\(base.count))"))
+            var i = Indicator(kind: .logPresence, entity: entity, surprise: s, ratio: ratio,
+                              effect: abs(Double(k) / Double(cur.count) - Double(b) / Double(base.count)),
+                              detail: "\(operation): \(name(t)) in \(k)/\(cur.count) spans (was \(b)/\(base.count))")
+            i.codeLocations = [location(t, operation)]
+            out.append(i)
         }
         return out
     }
@@ -148,8 +160,12 @@ public struct IndicatorExtractor: Sendable {
             g *= min(1, Double(spans) / Double(nc))
             let s = TailSurprise.chiSquared(g, degreesOfFreedom: outcomes.count - 1)
             let ratio = (Double(worst.k) / Double(nc)) / (Double(worst.b) / Double(nb) + 1e-9)
-            out.append(Indicator(kind: .logSequence, entity: entity, surprise: s, ratio: ratio, effect: worst.shift,
-                                 detail: "\(operation): after \(name(from)), \(name(worst.to)) \(worst.k)/\(nc) times (was \(worst.b)/\(nb))"))
+            var i = Indicator(kind: .logSequence, entity: entity, surprise: s, ratio: ratio, effect: worst.shift,
+                              detail: "\(operation): after \(name(from)), \(name(worst.to)) \(worst.k)/\(nc) times (was \(worst.b)/\(nb))")
+            // The step that used to follow, and the one that moved most.
+            let usual = b.max { ($0.value, $1.key) < ($1.value, $0.key) }?.key ?? worst.to
+            i.codeLocations = [location(from, operation), location(usual, operation), location(worst.to, operation)]
+            out.append(i)
         }
         return out
     }

@@ -17,7 +17,9 @@ public struct IncidentAnalysis: Sendable {
     /// before it or nothing in it yet.
     public func input(for incident: Incident, graph: KnowledgeGraph, symptom: Entity? = nil) -> RankingInput? {
         let start = incident.opened - leadMillis
-        let end = (incident.closed ?? incident.lastEvidence) + 1
+        // Up to as long after the last evidence as before the first: an incident closes only
+        // after a quiet period, and the recovery is not evidence.
+        let end = incident.lastEvidence + leadMillis
         guard let current = graph.window(from: start, to: end),
               let baseline = GraphWindow.merged(graph.closed.filter { $0.end <= start }) else { return nil }
         return RankingInput(current: current, baseline: baseline, indicators: extractor.indicators(current: current, baseline: baseline), symptom: symptom)

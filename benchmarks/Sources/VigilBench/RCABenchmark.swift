@@ -42,6 +42,7 @@ func rcaBenchmark(quick: Bool) throws -> Figures {
     figures.set("nezha_ac3", ours.accuracy(at: 3))
     figures.set("nezha_ac5", ours.accuracy(at: 5))
     figures.set("nezha_avg5", ours.average5())
+    if let fine = ours.fineAccuracy() { figures.set("nezha_fine_ac1", fine) }
     for e in nezhaEvaluations.dropFirst() {
         let key = e.ranker.replacingOccurrences(of: "-", with: "_")
         figures.set("nezha_\(key)_ac1", e.accuracy(at: 1))

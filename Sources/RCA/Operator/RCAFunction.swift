@@ -1,0 +1,125 @@
+import Stream
+
+/// Settings of the root-cause operator.
+public struct RCAConfig: Sendable {
+    public var graph: KnowledgeGraphConfig
+    public var incidents: IncidentConfig
+    public var indicators: IndicatorConfig
+    /// Candidates reported per incident.
+    public var reportedCauses: Int
+
+    public init(graph: KnowledgeGraphConfig = KnowledgeGraphConfig(), incidents: IncidentConfig = IncidentConfig(),
+                indicators: IndicatorConfig = IndicatorConfig(), reportedCauses: Int = 5) {
+        self.graph = graph
+        self.incidents = incidents
+        self.indicators = indicators
+        self.reportedCauses = reportedCauses
+    }
+}
+
+/// The knowledge graph, the incidents and what was last reported of them: the operator's
+/// state, one per key (one system).
+struct RCAState: StateCodable {
+    var graph: KnowledgeGraph
+    var tracker: IncidentTracker
+    /// The first-ranked cause last reported per open incident.
+    var reportedTop: [UInt64: Entity] = [:]
+
+    func encode(to w: inout StateWriter) { graph.encode(to: &w); tracker.encode(to: &w); reportedTop.encode(to: &w) }
+    static func decode(from r: inout StateReader) throws -> RCAState {
+        RCAState(graph: try .decode(from: &r), tracker: try .decode(from: &r), reportedTop: try .decode(from: &r))
+    }
+}
+
+/// The root-cause operator: feeds telemetry into the knowledge graph, groups anomalies into
+/// incidents, ranks their causes as graph windows close, and reports incidents as they open,
+/// change their first-ranked cause, and close. Event time throughout: windows are assembled and
+/// incidents closed by event-time timers, so a replay reports what the live run did, and the
+/// state (graph, incidents) is in every checkpoint.
+///
+/// The key is the system a graph describes (one cluster, one tenant); a job with one system
+/// keys everything alike and runs the operator at parallelism 1.
+public struct RCAFunction: KeyedProcessFunction, @unchecked Sendable {
+    // @unchecked: the state handle is made in `open`, per subtask, and used by its thread only.
+    public typealias Key = String
+    public typealias Input = RCAInput
+    public typealias Output = IncidentReport
+
+    let config: RCAConfig
+    let ranker: any RootCauseRanker
+    private var state: ValueState<String, RCAState>!
+
+    public init(config: RCAConfig = RCAConfig(), ranker: any RootCauseRanker = EvidenceRanker()) {
+        self.config = config
+        self.ranker = ranker
+    }
+
+    public mutating func open(_ context: KeyedContext<String, IncidentReport>) throws {
+        state = try context.valueState("rca", RCAState.self)
+    }
+
+    func fresh() -> RCAState { RCAState(graph: KnowledgeGraph(config: config.graph), tracker: IncidentTracker(config: config.incidents)) }
+
+    public mutating func processElement(_ input: RCAInput, _ context: KeyedContext<String, IncidentReport>) throws {
+        let w = config.graph.windowMillis
+        // Assemble the record's window once the watermark is past it and its lateness.
+        context.registerEventTimeTimer(at: input.time - input.time % w + w + config.graph.allowedLatenessMillis)
+        let reports: [IncidentReport] = state.mutate(default: fresh) { s in
+            switch input {
+            case .span(let span): s.graph.add(span)
+            case .log(let log): s.graph.add(log)
+            case .metric(let metric): s.graph.add(metric)
+            case .anomaly(let event):
+                let change = s.tracker.observe(event, topology: GraphTopology(s.graph.closed))
+                guard case .opened(let id) = change, let incident = s.tracker.open.first(where: { $0.id == id }) else { return [] }
+                return [report(.opened, incident, &s)]
+            }
+            return []
+        }
+        for r in reports { try context.emit(r) }
+        if case .anomaly(let event) = input {
+            context.registerEventTimeTimer(at: event.time + config.incidents.quietMillis)
+        }
+    }
+
+    public mutating func onTimer(_ timestamp: Timestamp, domain: TimeDomain, _ context: KeyedContext<String, IncidentReport>) throws {
+        let reports: [IncidentReport] = state.mutate(default: fresh) { s in
+            let assembled = s.graph.advance(toWatermark: timestamp)
+            var out: [IncidentReport] = []
+            if !assembled.isEmpty {
+                // New graph windows may change what the open incidents' evidence says.
+                for incident in s.tracker.open {
+                    let r = report(.updated, incident, &s)
+                    if let top = r.causes.first?.entity, s.reportedTop[incident.id] != top {
+                        s.reportedTop[incident.id] = top
+                        out.append(r)
+                    }
+                }
+            }
+            for incident in s.tracker.advance(to: timestamp) {
+                out.append(report(.closed, incident, &s))
+                s.reportedTop[incident.id] = nil
+            }
+            return out
+        }
+        for r in reports { try context.emit(r, timestamp: timestamp) }
+    }
+
+    func report(_ change: IncidentReport.Change, _ incident: Incident, _ s: inout RCAState) -> IncidentReport {
+        let analysis = IncidentAnalysis(extractor: IndicatorExtractor(config: config.indicators), ranker: ranker)
+        // Only candidates with evidence: before the incident's windows are in the graph there
+        // is nothing to say, and the report says so rather than naming someone at random.
+        let causes = Array(analysis.rank(incident, graph: s.graph).filter { !$0.evidence.isEmpty }.prefix(config.reportedCauses))
+        if change == .opened, let top = causes.first?.entity { s.reportedTop[incident.id] = top }
+        return IncidentReport(change: change, incident: incident, causes: causes)
+    }
+}
+
+extension DataStream where T == RCAInput {
+    /// Incidents and their ranked causes from telemetry and anomalies, one knowledge graph per
+    /// `system` (see `RCAFunction`).
+    public func rootCauses(name: String = "root-causes", config: RCAConfig = RCAConfig(), ranker: any RootCauseRanker = EvidenceRanker(),
+                           system: @escaping @Sendable (RCAInput) -> String = { _ in "system" }) -> DataStream<IncidentReport> {
+        keyBy(system).process(name: name, parallelism: 1, RCAFunction(config: config, ranker: ranker))
+    }
+}
