@@ -54,7 +54,8 @@ struct BenchRCACommand: ParsableCommand {
             if let explain, c.id.contains(explain) {
                 print("\(c.id): \(input.indicators.count) indicators; root cause \(c.rootCause); incident window: \(input.current.operations.count) operations, \(input.current.calls.count) call edges, \(input.current.metrics.count) metrics; baseline: \(input.baseline.operations.count), \(input.baseline.calls.count), \(input.baseline.metrics.count)")
                 for i in input.indicators.sorted(by: { $0.weight > $1.weight }).prefix(40) {
-                    print("  w=\(String(format: "%.2f", i.weight)) effect=\(String(format: "%.2f", i.effect)) \(i)")
+                    let code = i.codeLocations.filter { !$0.isEmpty }
+                    print("  w=\(String(format: "%.2f", i.weight)) effect=\(String(format: "%.2f", i.effect)) \(i)" + (code.isEmpty ? "" : " code: \(code.joined(separator: ", "))"))
                 }
             }
             for (i, choice) in chosen.enumerated() { evaluations[i].add(c, input: input, ranker: choice.ranker) }
