@@ -24,27 +24,11 @@ enum WindowAssembler {
 
         for (i, s) in pending.spans.enumerated() {
             let key = OperationKey(service: s.service, operation: s.operation)
-            var op = window.operations[key] ?? OperationStats()
-            op.count += 1
-            if s.isError { op.errors += 1 }
             let micros = Double(s.durationNanos) / 1000
-            op.duration.add(micros)
-            op.selfTime.add(Double(s.durationNanos > childNanos[i] ? s.durationNanos - childNanos[i] : 0) / 1000)
-            var previous = TransitionKey.start
-            if var lines = linesOf[s.spanID] {
-                lines.sort { $0.time < $1.time }
-                var seen = Set<UInt64>()
-                for line in lines {
-                    if seen.insert(line.template).inserted { op.spansWithTemplate[line.template, default: 0] += 1 }
-                    // A line repeated back to back (a loop's iterations, or a line shipped
-                    // twice) is one step: how often a loop runs is data, not a path change.
-                    guard line.template != previous else { continue }
-                    op.transitions[TransitionKey(from: previous, to: line.template), default: 0] += 1
-                    previous = line.template
-                }
-            }
-            op.transitions[TransitionKey(from: previous, to: TransitionKey.end), default: 0] += 1
-            window.operations[key] = op
+            // Changed in place: a copy taken out of the dictionary would copy the sketches'
+            // buckets on every span (copy-on-write with two owners).
+            record(s, selfNanos: s.durationNanos > childNanos[i] ? s.durationNanos - childNanos[i] : 0,
+                   lines: linesOf[s.spanID], into: &window.operations[key, default: OperationStats()])
 
             if !s.pod.isEmpty {
                 window.runsOn.insert(Link(from: .service(s.service), to: Entity(.pod, s.pod)))
@@ -54,11 +38,7 @@ enum WindowAssembler {
             }
 
             if !s.peer.isEmpty, s.kind == .client || s.kind == .producer {
-                var call = window.calls[CallKey(caller: .service(s.service), callee: Entity(.peer, s.peer))] ?? CallStats()
-                call.count += 1
-                if s.isError { call.errors += 1 }
-                call.latency.add(micros)
-                window.calls[CallKey(caller: .service(s.service), callee: Entity(.peer, s.peer))] = call
+                window.calls[CallKey(caller: .service(s.service), callee: Entity(.peer, s.peer)), default: CallStats()].record(latencyMicros: micros, gapMicros: nil, isError: s.isError)
             }
 
             guard s.parentSpanID != 0 else { continue }
@@ -72,14 +52,41 @@ enum WindowAssembler {
                 continue
             }
             guard parent.service != s.service else { continue }
-            let key2 = CallKey(caller: .service(parent.service), callee: .service(s.service))
-            var call = window.calls[key2] ?? CallStats()
-            call.count += 1
-            if s.isError { call.errors += 1 }
-            call.latency.add(Double(parent.durationNanos) / 1000)
-            call.gap.add(Double(parent.durationNanos > s.durationNanos ? parent.durationNanos - s.durationNanos : 0) / 1000)
-            window.calls[key2] = call
+            window.calls[CallKey(caller: .service(parent.service), callee: .service(s.service)), default: CallStats()]
+                .record(latencyMicros: Double(parent.durationNanos) / 1000,
+                        gapMicros: Double(parent.durationNanos > s.durationNanos ? parent.durationNanos - s.durationNanos : 0) / 1000,
+                        isError: s.isError)
         }
         return window
+    }
+
+    static func record(_ s: ObservedSpan, selfNanos: UInt64, lines: [(time: UInt64, template: UInt64)]?, into op: inout OperationStats) {
+        op.count += 1
+        if s.isError { op.errors += 1 }
+        op.duration.add(Double(s.durationNanos) / 1000)
+        op.selfTime.add(Double(selfNanos) / 1000)
+        var previous = TransitionKey.start
+        if var lines {
+            lines.sort { $0.time < $1.time }
+            var seen = Set<UInt64>()
+            for line in lines {
+                if seen.insert(line.template).inserted { op.spansWithTemplate[line.template, default: 0] += 1 }
+                // A line repeated back to back (a loop's iterations, or a line shipped twice)
+                // is one step: how often a loop runs is data, not a path change.
+                guard line.template != previous else { continue }
+                op.transitions[TransitionKey(from: previous, to: line.template), default: 0] += 1
+                previous = line.template
+            }
+        }
+        op.transitions[TransitionKey(from: previous, to: TransitionKey.end), default: 0] += 1
+    }
+}
+
+extension CallStats {
+    mutating func record(latencyMicros: Double, gapMicros: Double?, isError: Bool) {
+        count += 1
+        if isError { errors += 1 }
+        latency.add(latencyMicros)
+        if let gapMicros { gap.add(gapMicros) }
     }
 }
