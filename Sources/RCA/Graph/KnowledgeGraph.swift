@@ -109,7 +109,7 @@ public struct KnowledgeGraph: Sendable {
             open[next] = following
         }
         var window = WindowAssembler.assemble(pending, start: start, end: next, previousSpans: previousSpans)
-        window.metrics.merge(pending.metrics) { a, b in var m = a; m.merge(b); return m }
+        window.metrics = pending.metrics  // the assembler leaves metrics to this: no merge, no copy
         previousSpans = Dictionary(pending.spans.map { ($0.spanID, SpanBrief(service: $0.service, durationNanos: $0.durationNanos, kind: $0.kind)) },
                                    uniquingKeysWith: { a, _ in a })
         assembledUpTo = max(assembledUpTo, next)
