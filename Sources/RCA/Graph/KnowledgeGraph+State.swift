@@ -98,10 +98,11 @@ extension ObservedSpan: StateCodable {
 extension ObservedLog: StateCodable {
     public func encode(to w: inout StateWriter) {
         timeNanos.encode(to: &w); service.encode(to: &w); pod.encode(to: &w); spanID.encode(to: &w); templateID.encode(to: &w); isError.encode(to: &w)
+        name.encode(to: &w)
     }
     public static func decode(from r: inout StateReader) throws -> ObservedLog {
         ObservedLog(timeNanos: try .decode(from: &r), service: try .decode(from: &r), pod: try .decode(from: &r), spanID: try .decode(from: &r),
-                    templateID: try .decode(from: &r), isError: try .decode(from: &r))
+                    templateID: try .decode(from: &r), isError: try .decode(from: &r), name: try .decode(from: &r))
     }
 }
 
@@ -125,6 +126,7 @@ extension KnowledgeGraph: StateCodable {
     public func encode(to w: inout StateWriter) {
         config.windowMillis.encode(to: &w); config.retainedWindows.encode(to: &w); config.allowedLatenessMillis.encode(to: &w)
         open.encode(to: &w); closed.encode(to: &w); previousSpans.encode(to: &w); lateRecords.encode(to: &w); assembledUpTo.encode(to: &w)
+        eventNames.encode(to: &w)
     }
     public static func decode(from r: inout StateReader) throws -> KnowledgeGraph {
         let config = KnowledgeGraphConfig(windowMillis: try .decode(from: &r), retainedWindows: try .decode(from: &r), allowedLatenessMillis: try .decode(from: &r))
@@ -132,6 +134,7 @@ extension KnowledgeGraph: StateCodable {
         var g = KnowledgeGraph(config: config)
         g.open = try .decode(from: &r); g.closed = try .decode(from: &r); g.previousSpans = try .decode(from: &r)
         g.lateRecords = try .decode(from: &r); g.assembledUpTo = try .decode(from: &r)
+        g.eventNames = try .decode(from: &r)
         return g
     }
 }

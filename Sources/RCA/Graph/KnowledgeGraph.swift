@@ -31,6 +31,10 @@ public struct KnowledgeGraph: Sendable {
     var previousSpans: [UInt64: SpanBrief] = [:]
     /// Records that arrived after their window was assembled (they are counted nowhere else).
     public internal(set) var lateRecords = 0
+    /// Readable names of log events, as far as they were sent (`ObservedLog.name`); at most
+    /// `maxEventNames`, the first ones kept.
+    public internal(set) var eventNames: [UInt64: String] = [:]
+    public static let maxEventNames = 50_000
 
     public init(config: KnowledgeGraphConfig = KnowledgeGraphConfig()) {
         self.config = config
@@ -62,6 +66,7 @@ public struct KnowledgeGraph: Sendable {
     }
 
     public mutating func add(_ log: ObservedLog) {
+        if let name = log.name, eventNames.count < Self.maxEventNames, eventNames[log.templateID] == nil { eventNames[log.templateID] = name }
         let start = windowStart(Int64(log.timeNanos / 1_000_000))
         guard start >= assembledUpTo else { lateRecords += 1; return }
         open[start, default: PendingWindow()].logs.append(log)

@@ -49,14 +49,18 @@ public struct ObservedLog: Sendable {
     /// says where in the code it was written.
     public var templateID: UInt64
     public var isError: Bool
+    /// The event's readable name ("@logger#line template text"), sent with an event's first
+    /// lines so that reports can say which line moved; nil on the rest.
+    public var name: String?
 
-    public init(timeNanos: UInt64, service: String, pod: String = "", spanID: UInt64, templateID: UInt64, isError: Bool) {
+    public init(timeNanos: UInt64, service: String, pod: String = "", spanID: UInt64, templateID: UInt64, isError: Bool, name: String? = nil) {
         self.timeNanos = timeNanos
         self.service = service
         self.pod = pod
         self.spanID = spanID
         self.templateID = templateID
         self.isError = isError
+        self.name = name
     }
 }
 

@@ -22,6 +22,8 @@ public struct IncidentAnalysis: Sendable {
         let end = incident.lastEvidence + leadMillis
         guard let current = graph.window(from: start, to: end),
               let baseline = GraphWindow.merged(graph.closed.filter { $0.end <= start }) else { return nil }
+        var extractor = self.extractor
+        if extractor.templateNames.isEmpty { extractor.templateNames = graph.eventNames }
         return RankingInput(current: current, baseline: baseline, indicators: extractor.indicators(current: current, baseline: baseline), symptom: symptom)
     }
 

@@ -1,0 +1,50 @@
+import Detectors
+import RCA
+import Stream
+
+/// The job's telemetry after decoding: what the AIOps pipeline takes.
+public enum Telemetry: Sendable {
+    case span(ObservedSpan)
+    case log(RawLog)
+    case metric(ObservedMetric)
+}
+
+/// Settings of the built-in pipeline.
+public struct AIOpsConfig: Sendable {
+    public var redWindow: TimeSpan
+    public var logAnomalies: LogAnomalyConfig
+    public var rca: RCAConfig
+
+    public init(redWindow: TimeSpan = .seconds(10), logAnomalies: LogAnomalyConfig = LogAnomalyConfig(), rca: RCAConfig = RCAConfig()) {
+        self.redWindow = redWindow
+        self.logAnomalies = logAnomalies
+        self.rca = rca
+    }
+}
+
+extension DataStream where T == Telemetry {
+    /// The AIOps pipeline: spans → RED metrics → `detect`; logs → templates → log anomalies;
+    /// spans, mined log lines and gauges → the knowledge graph; every anomaly → incidents,
+    /// ranked from the graph (`rootCauses`).
+    public func incidents(_ config: AIOpsConfig = AIOpsConfig(),
+                          detect: (DataStream<MetricPoint>) -> DataStream<MetricAnomaly> = { $0.detect { MedianMADDetector() } })
+        -> DataStream<IncidentReport> {
+        let spans = flatMap(name: "spans") { t -> [ObservedSpan] in if case .span(let s) = t { [s] } else { [] } }
+        let logs = flatMap(name: "logs") { t -> [RawLog] in if case .log(let l) = t { [l] } else { [] } }
+        let gauges = flatMap(name: "gauges") { t -> [ObservedMetric] in if case .metric(let m) = t { [m] } else { [] } }
+
+        let redAnomalies = detect(spans.map(name: "red-samples") { SpanSample(observed: $0) }
+            .redMetrics(window: config.redWindow)
+            .flatMap(name: "red-points") { $0.points })
+            .map(name: "red-anomalies") { RCAInput.anomaly(AnomalyEvent(metricAnomaly: $0)) }
+        let logAnomalies = logs.map(name: "log-records") { LogEvent(service: $0.service, severityNumber: $0.isError ? 17 : 9, message: $0.text) }
+            .logAnomalies(config.logAnomalies)
+            .map(name: "log-anomalies") { RCAInput.anomaly(AnomalyEvent(logAnomaly: $0)) }
+        let mined = logs.keyBy(\.service).process(name: "log-events", LogEventFunction(miner: config.logAnomalies.miner))
+            .map(name: "graph-logs") { RCAInput.log($0) }
+
+        return spans.map(name: "graph-spans") { RCAInput.span($0) }
+            .union(mined, gauges.map(name: "graph-gauges") { RCAInput.metric($0) }, redAnomalies, logAnomalies)
+            .rootCauses(config: config.rca)
+    }
+}
