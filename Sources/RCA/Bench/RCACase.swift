@@ -1,25 +1,3 @@
-/// A log line before template mining.
-public struct RawLog: Sendable {
-    public var timeNanos: UInt64
-    public var service: String
-    public var pod: String
-    public var spanID: UInt64
-    public var text: String
-    /// Where in the code the line was written ("t.s.TravelServiceImpl#451"); empty when unknown.
-    public var codeLocation: String
-    public var isError: Bool
-
-    public init(timeNanos: UInt64, service: String, pod: String, spanID: UInt64, text: String, codeLocation: String, isError: Bool) {
-        self.timeNanos = timeNanos
-        self.service = service
-        self.pod = pod
-        self.spanID = spanID
-        self.text = text
-        self.codeLocation = codeLocation
-        self.isError = isError
-    }
-}
-
 /// One record of a case's telemetry, replayed in time order.
 public enum ReplayRecord: Sendable {
     case span(ObservedSpan)

@@ -38,6 +38,28 @@ public struct ObservedSpan: Sendable {
     }
 }
 
+/// A log line before template mining (the job mines it into an `ObservedLog`).
+public struct RawLog: Sendable {
+    public var timeNanos: UInt64
+    public var service: String
+    public var pod: String
+    public var spanID: UInt64
+    public var text: String
+    /// Where in the code the line was written ("t.s.TravelServiceImpl#451"); empty when unknown.
+    public var codeLocation: String
+    public var isError: Bool
+
+    public init(timeNanos: UInt64, service: String, pod: String, spanID: UInt64, text: String, codeLocation: String, isError: Bool) {
+        self.timeNanos = timeNanos
+        self.service = service
+        self.pod = pod
+        self.spanID = spanID
+        self.text = text
+        self.codeLocation = codeLocation
+        self.isError = isError
+    }
+}
+
 /// A log line after template mining: which event it is, and the span it was written in.
 public struct ObservedLog: Sendable {
     public var timeNanos: UInt64
