@@ -86,7 +86,7 @@ let package = Package(
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "OTLPProto", "CRdKafka", "VigilTestSupport"]),
         .testTarget(name: "DetectorsTests", dependencies: ["Detectors", "Stream", "VigilTestSupport"]),
         .testTarget(name: "RCATests", dependencies: ["RCA", "Detectors", "Stream", "VigilTestSupport"]),
-        .testTarget(name: "AIOpsTests", dependencies: ["AIOps", "RCA", "Ingest", "Detectors", "Stream"]),
+        .testTarget(name: "AIOpsTests", dependencies: ["AIOps", "RCA", "Ingest", "Detectors", "Stream", "VigilTestSupport"]),
         .testTarget(name: "RemediateTests", dependencies: ["Remediate"]),
     ],
     swiftLanguageModes: [.v6]

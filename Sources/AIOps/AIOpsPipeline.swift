@@ -36,6 +36,9 @@ extension DataStream where T == Telemetry {
         let redAnomalies = detect(spans.map(name: "red-samples") { SpanSample(observed: $0) }
             .redMetrics(window: config.redWindow)
             .flatMap(name: "red-points") { $0.points })
+            // A latency or error ratio that falls below what the detector expected is a
+            // recovery, not a symptom (a detector that learnt the fault flags the way back).
+            .filter(name: "red-symptoms") { a in !(MetricPolarity.of(a.series) == .higherIsWorse && a.value < a.expectedLow) }
             .map(name: "red-anomalies") { RCAInput.anomaly(AnomalyEvent(metricAnomaly: $0)) }
         let logAnomalies = logs.map(name: "log-records") { LogEvent(service: $0.service, severityNumber: $0.isError ? 17 : 9, message: $0.text) }
             .logAnomalies(config.logAnomalies)

@@ -15,9 +15,9 @@ public enum OTLPReplay {
         out.reserveCapacity(c.records.count)
         var spans: [ObservedSpan] = [], logs: [RawLog] = [], metrics: [ObservedMetric] = []
         func flush() throws {
-            if !spans.isEmpty { out += try decodeSpans(try encode(spans)).map(ReplayRecord.span); spans.removeAll() }
-            if !logs.isEmpty { out += try decodeLogs(try encode(logs)).map(ReplayRecord.log); logs.removeAll() }
-            if !metrics.isEmpty { out += try decodeMetrics(try encode(metrics)).map(ReplayRecord.metric); metrics.removeAll() }
+            if !spans.isEmpty { out += try decodeSpans(try encodeSpans(spans)).map(ReplayRecord.span); spans.removeAll() }
+            if !logs.isEmpty { out += try decodeLogs(try encodeLogs(logs)).map(ReplayRecord.log); logs.removeAll() }
+            if !metrics.isEmpty { out += try decodeMetrics(try encodeMetrics(metrics)).map(ReplayRecord.metric); metrics.removeAll() }
         }
         for r in c.records {
             switch r {
@@ -51,7 +51,8 @@ public enum OTLPReplay {
 
     static func id(_ v: UInt64) -> Data { v == 0 ? Data() : withUnsafeBytes(of: v.bigEndian) { Data($0) } }
 
-    static func encode(_ spans: [ObservedSpan]) throws -> [UInt8] {
+    /// One OTLP trace export request (protobuf) holding the spans, as the Collector writes it.
+    public static func encodeSpans(_ spans: [ObservedSpan]) throws -> [UInt8] {
         var request = Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceRequest()
         request.resourceSpans = spans.map { s in
             var span = Opentelemetry_Proto_Trace_V1_Span()
@@ -73,7 +74,8 @@ public enum OTLPReplay {
         return try request.serializedBytes()
     }
 
-    static func encode(_ logs: [RawLog]) throws -> [UInt8] {
+    /// One OTLP logs export request (protobuf) holding the lines.
+    public static func encodeLogs(_ logs: [RawLog]) throws -> [UInt8] {
         var request = Opentelemetry_Proto_Collector_Logs_V1_ExportLogsServiceRequest()
         request.resourceLogs = logs.map { l in
             var record = Opentelemetry_Proto_Logs_V1_LogRecord()
@@ -91,7 +93,8 @@ public enum OTLPReplay {
         return try request.serializedBytes()
     }
 
-    static func encode(_ metrics: [ObservedMetric]) throws -> [UInt8] {
+    /// One OTLP metrics export request (protobuf) holding the readings as gauges.
+    public static func encodeMetrics(_ metrics: [ObservedMetric]) throws -> [UInt8] {
         var request = Opentelemetry_Proto_Collector_Metrics_V1_ExportMetricsServiceRequest()
         request.resourceMetrics = metrics.map { m in
             var point = Opentelemetry_Proto_Metrics_V1_NumberDataPoint()

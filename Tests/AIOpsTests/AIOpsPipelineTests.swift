@@ -9,13 +9,14 @@ import XCTest
 final class AIOpsPipelineTests: XCTestCase {
     /// gateway → orders → ledger, a request every half second; from minute 12 to minute 15
     /// ledger's own time goes from 1 ms to 40 ms and it logs an error line in every request.
-    func workload() -> [(Telemetry, Timestamp)] {
+    static func workload(base: Int64 = 0) -> [(Telemetry, Timestamp)] {
         var out: [(Telemetry, Timestamp)] = []
         var id: UInt64 = 1
         let chain = ["gateway", "orders", "ledger"]
         for step in 0..<(20 * 120) {
-            let ms = Int64(step) * 500
-            let faulty = ms >= 720_000 && ms < 900_000
+            let offset = Int64(step) * 500
+            let ms = base + offset
+            let faulty = offset >= 720_000 && offset < 900_000
             let base = UInt64(ms) * 1_000_000
             var duration: [UInt64] = [0, 0, 0]
             for i in chain.indices.reversed() {
@@ -50,7 +51,7 @@ final class AIOpsPipelineTests: XCTestCase {
                                  rca: RCAConfig(graph: KnowledgeGraphConfig(windowMillis: 60_000, retainedWindows: 60, allowedLatenessMillis: 1_000),
                                                 incidents: IncidentConfig(quietMillis: 120_000)))
         let h = StreamTestHarness(of: Telemetry.self) { $0.incidents(config, detect: { $0.detect { EWMADetector() } }) }
-        for (t, ms) in workload() {
+        for (t, ms) in Self.workload() {
             try h.send(t, at: ms)
             if ms % 1000 == 0 { try h.watermark(ms - 1) }
         }

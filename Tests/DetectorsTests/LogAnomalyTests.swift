@@ -81,6 +81,24 @@ final class LogAnomalyTests: XCTestCase {
         XCTAssertEqual(h.output, [], "the input ended; the service did not stop")
     }
 
+    /// A bounded input that ends in the middle of a window leaves that window short: fewer
+    /// messages than usual is the input's end, not a drop (`vigil incidents --stop-at-end` once
+    /// opened an incident on exactly that); a burst in it is still a burst.
+    func testAWindowCutShortByTheEndOfInputIsNoDrop() throws {
+        let h = harness()
+        for w in 0..<6 {
+            try sendWindow(h, Int64(w), count: 20, served)
+            try h.watermark(Int64(w + 1) * 10 * second - 1)
+        }
+        try sendWindow(h, 6, count: 5, served)  // the input ends a quarter into window 6
+        try h.send(LogEvent(service: "api", severityNumber: 17, message: "payment 1 declined: card expired"), at: 61 * second)
+        for i in 0..<30 { try h.send(LogEvent(service: "api", severityNumber: 17, message: "payment \(i) declined: card expired"), at: 61 * second + Int64(i)) }
+        try h.end()
+        let out = h.output
+        XCTAssertFalse(out.contains { $0.kind == .rateShift && $0.observed < $0.expected }, "\(out)")
+        XCTAssertTrue(out.contains { $0.kind == .errorBurst }, "\(out)")
+    }
+
     func testAnErrorBurstIsReported() throws {
         let h = harness()
         for w in 0..<5 {

@@ -10,6 +10,9 @@ import Stream
 /// until the service speaks again, and the silent windows in between count as zeros (at most
 /// `maxSilentWindows` of them, so a long silence costs little).
 ///
+/// At the end of a bounded input the window in progress closes short: it is judged for rises
+/// (a burst, a rate jump) but not for drops.
+///
 /// A service's first `warmupWindows` windows only teach: no events. Records need event-time
 /// timestamps. State: one `ServiceLogState` per service, checkpointed with the job.
 public struct LogAnomalyFunction: KeyedProcessFunction, @unchecked Sendable {
@@ -84,7 +87,8 @@ public struct LogAnomalyFunction: KeyedProcessFunction, @unchecked Sendable {
             // the silence after it is the input's, not the service's: no empty window is judged.
             let inputEnded = context.currentWatermark == Watermarks.endOfTime
             if inputEnded && !hadMessages { return }
-            Self.close(&s, config: config, service: service, into: &pending)
+            // A last window cut short by the end of input is judged only for rises.
+            Self.close(&s, config: config, service: service, judgingDrops: !inputEnded, into: &pending)
             if hadMessages && !inputEnded {
                 context.registerEventTimeTimer(at: s.windowStart + window - 1)
             }
@@ -93,7 +97,8 @@ public struct LogAnomalyFunction: KeyedProcessFunction, @unchecked Sendable {
     }
 
     /// Judges the window in progress against the baselines, folds it in, starts the next.
-    static func close(_ s: inout ServiceLogState, config: LogAnomalyConfig, service: String, into out: inout [LogAnomaly]) {
+    static func close(_ s: inout ServiceLogState, config: LogAnomalyConfig, service: String, judgingDrops: Bool = true,
+                      into out: inout [LogAnomaly]) {
         let window = config.window.milliseconds
         let end = s.windowStart + window
         let warm = s.closedWindows >= config.warmupWindows
@@ -106,7 +111,7 @@ public struct LogAnomalyFunction: KeyedProcessFunction, @unchecked Sendable {
             var baseline = s.rates[id] ?? RateBaseline()
             if warm && baseline.windows >= config.warmupWindows {
                 let z = baseline.score(count)
-                if abs(z) >= config.threshold && abs(count - baseline.mean) >= config.minimumChange {
+                if abs(z) >= config.threshold && abs(count - baseline.mean) >= config.minimumChange && (judgingDrops || z > 0) {
                     out.append(LogAnomaly(kind: .rateShift, service: service, windowStart: s.windowStart, windowEnd: end,
                                           templateID: id, template: s.templates.text(of: id),
                                           observed: count, expected: baseline.mean, score: z))

@@ -107,9 +107,10 @@ public struct RCAFunction: KeyedProcessFunction, @unchecked Sendable {
 
     func report(_ change: IncidentReport.Change, _ incident: Incident, _ s: inout RCAState) -> IncidentReport {
         let analysis = IncidentAnalysis(extractor: IndicatorExtractor(config: config.indicators), ranker: ranker)
-        // Only candidates with evidence: before the incident's windows are in the graph there
-        // is nothing to say, and the report says so rather than naming someone at random.
-        let causes = Array(analysis.rank(incident, graph: s.graph).filter { !$0.evidence.isEmpty }.prefix(config.reportedCauses))
+        // Only candidates the ranker found anomalous: before the incident's windows are in the
+        // graph, or when nothing moved, there is nothing to say, and the report says so rather
+        // than naming someone at random.
+        let causes = Array(analysis.rank(incident, graph: s.graph).filter { $0.anomalous && !$0.evidence.isEmpty }.prefix(config.reportedCauses))
         if change == .opened, let top = causes.first?.entity { s.reportedTop[incident.id] = top }
         return IncidentReport(change: change, incident: incident, causes: causes)
     }

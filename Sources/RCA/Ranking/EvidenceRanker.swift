@@ -67,7 +67,8 @@ public struct EvidenceRanker: RootCauseRanker {
             // most evidence explains the most of what was seen.
             let support = (path ?? [e]).dropLast().reduce(0) { $0 + (strength[$1] ?? 0) }
             let score = anomalous(e) ? (explained ? s / 1000 : 1000 + s + pathWeight * support) : s / 1_000_000
-            ranked.append(RankedCause(entity: e, score: score, evidence: Array((evidence.indicators[e] ?? []).prefix(3)), path: path ?? [e]))
+            ranked.append(RankedCause(entity: e, score: score, evidence: Array((evidence.indicators[e] ?? []).prefix(3)), path: path ?? [e],
+                                      anomalous: anomalous(e)))
         }
         return ranked.sortedByScore()
     }

@@ -13,6 +13,6 @@ public struct LatencyRatioRanker: RootCauseRanker {
             best[e] = max(best[e] ?? 0, (c + 1) / (b + 1))
         }
         for e in input.candidates where best[e] == nil { best[e] = 0 }
-        return best.map { RankedCause(entity: $0.key, score: $0.value) }.sortedByScore()
+        return best.map { RankedCause(entity: $0.key, score: $0.value, anomalous: $0.value >= 2) }.sortedByScore()
     }
 }

@@ -18,7 +18,7 @@ public struct PageRankRanker: RootCauseRanker {
     public func rank(_ input: RankingInput) -> [RankedCause] {
         let evidence = ServiceEvidence(input, threshold: threshold)
         let nodes = input.candidates.filter { evidence.strength($0) >= threshold }.sorted()
-        guard !nodes.isEmpty else { return input.candidates.map { RankedCause(entity: $0, score: 0) }.sortedByScore() }
+        guard !nodes.isEmpty else { return input.candidates.map { RankedCause(entity: $0, score: 0, anomalous: false) }.sortedByScore() }
         let index = Dictionary(uniqueKeysWithValues: nodes.enumerated().map { ($1, $0) })
         let weight = nodes.map { evidence.strength($0) }
         let total = weight.reduce(0, +)
@@ -44,7 +44,7 @@ public struct PageRankRanker: RootCauseRanker {
             rank = next
         }
         var ranked = nodes.enumerated().map { RankedCause(entity: $1, score: rank[$0], evidence: Array((evidence.indicators[$1] ?? []).prefix(3))) }
-        for e in input.candidates where index[e] == nil { ranked.append(RankedCause(entity: e, score: -1 + evidence.strength(e) / 1000)) }
+        for e in input.candidates where index[e] == nil { ranked.append(RankedCause(entity: e, score: -1 + evidence.strength(e) / 1000, anomalous: false)) }
         return ranked.sortedByScore()
     }
 }

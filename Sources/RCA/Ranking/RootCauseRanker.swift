@@ -51,12 +51,16 @@ public struct RankedCause: Sendable, CustomStringConvertible {
     public var score: Double
     public var evidence: [Indicator]
     public var path: [Entity]
+    /// Whether the ranker found the entity anomalous at all (the rest are ranked only so that
+    /// every candidate has a place).
+    public var anomalous: Bool
 
-    public init(entity: Entity, score: Double, evidence: [Indicator] = [], path: [Entity] = []) {
+    public init(entity: Entity, score: Double, evidence: [Indicator] = [], path: [Entity] = [], anomalous: Bool = true) {
         self.entity = entity
         self.score = score
         self.evidence = evidence
         self.path = path
+        self.anomalous = anomalous
     }
 
     public var description: String {
