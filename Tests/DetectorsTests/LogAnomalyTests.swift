@@ -87,10 +87,10 @@ final class LogAnomalyTests: XCTestCase {
     func testAWindowCutShortByTheEndOfInputIsNoDrop() throws {
         let h = harness()
         for w in 0..<6 {
-            try sendWindow(h, Int64(w), count: 20, served)
+            try sendWindow(h, Int64(w), count: 80, served)
             try h.watermark(Int64(w + 1) * 10 * second - 1)
         }
-        try sendWindow(h, 6, count: 5, served)  // the input ends a quarter into window 6
+        try sendWindow(h, 6, count: 5, served)  // the input ends early in window 6
         try h.send(LogEvent(service: "api", severityNumber: 17, message: "payment 1 declined: card expired"), at: 61 * second)
         for i in 0..<30 { try h.send(LogEvent(service: "api", severityNumber: 17, message: "payment \(i) declined: card expired"), at: 61 * second + Int64(i)) }
         try h.end()
