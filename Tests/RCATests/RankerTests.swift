@@ -94,4 +94,20 @@ final class RankerTests: XCTestCase {
         input.indicators = IndicatorExtractor().indicators(current: cur, baseline: base)
         XCTAssertEqual(EvidenceRanker().rank(input).first?.entity, .service("db"))
     }
+
+    /// A resource metric alone is weaker evidence than a change in what a service's requests do:
+    /// a busy pod is not a failing one, unless its requests suffer too.
+    func testABusyPodAloneIsOutrankedByAServiceWhoseRequestsChanged() {
+        var w = GraphWindow(start: 0, end: 60_000)
+        w.operations[OperationKey(service: "batch", operation: "run")] = OperationStats()
+        w.operations[OperationKey(service: "cart", operation: "get")] = OperationStats()
+        var cpu = Indicator(kind: .metric, entity: .service("batch"), surprise: 6, ratio: 10, detail: "batch-0 cpu 5 → 50")
+        cpu.metricName = "cpu"
+        let lines = Indicator(kind: .logPresence, entity: .service("cart"), surprise: 4.5, ratio: 0, effect: 1, detail: "get: line 12 in 0/40 spans")
+        var input = RankingInput(current: w, baseline: w, indicators: [cpu, lines])
+        XCTAssertEqual(EvidenceRanker().rank(input).first?.entity, .service("cart"))
+        // With its requests slower too, the busy pod's metric counts in full.
+        input.indicators.append(Indicator(kind: .latency, entity: .service("batch"), surprise: 3.5, ratio: 12, detail: "run latency ×12"))
+        XCTAssertEqual(EvidenceRanker().rank(input).first?.entity, .service("batch"))
+    }
 }

@@ -36,6 +36,16 @@ struct ServiceEvidence {
                 indicators[i.entity, default: []].append(i)
             }
         }
+        // A busy pod is not a failing one: resource metrics (saturation) count in full only
+        // when the service's own requests show trouble too (latency, errors, log changes).
+        for (k, v) in indicators where !v.contains(where: { $0.family != .saturation && $0.family != .traffic && Self.weight($0) >= threshold }) {
+            indicators[k] = v.map { i in
+                guard i.family == .saturation else { return i }
+                var j = i
+                j.surprise *= 0.5
+                return j
+            }
+        }
         for (k, v) in indicators { indicators[k] = v.sorted { Self.weight($0) > Self.weight($1) } }
         signal = input.symptomSignal
         // When nothing moved along the alert's own signal (a short or missing history can hide
