@@ -55,11 +55,12 @@ public struct EvidenceRanker: RootCauseRanker {
             return best
         }
 
+        var paths = SymptomPaths(symptom: input.symptom, callers: callers, strength: { strength[$0] ?? 0 }, anomalous: anomalous,
+                                 canExplain: { callee, caller in caller == input.symptom || explains(callee, caller) })
         var ranked: [RankedCause] = []
         for e in input.candidates {
             let s = strength[e] ?? 0
-            let path = symptomPath(to: e, symptom: input.symptom, callers: callers, strength: { strength[$0] ?? 0 }, anomalous: anomalous,
-                                   canExplain: { callee, caller in caller == input.symptom || explains(callee, caller) })
+            let path = paths.path(to: e)
             // With a symptom, a cause must reach it through anomalous services.
             let connected = input.symptom == nil || path?.first == input.symptom
             let explained = !connected || downstream(e) >= explainShare * s
@@ -72,29 +73,52 @@ public struct EvidenceRanker: RootCauseRanker {
         }
         return ranked.sortedByScore()
     }
+}
 
-    /// The path of anomalous callers above `e` with the most evidence, outermost first: from the
-    /// symptom when the incident has one (nil when no such path reaches it), else from wherever
-    /// the chain of anomalous callers starts.
-    func symptomPath(to e: Entity, symptom: Entity?, callers: [Entity: Set<Entity>], strength: (Entity) -> Double,
-                     anomalous: (Entity) -> Bool, canExplain: (_ callee: Entity, _ caller: Entity) -> Bool = { _, _ in true }) -> [Entity]? {
+/// For each candidate, the path of anomalous callers above it with the most evidence, outermost
+/// first: from the symptom when the incident has one (nil when no such path reaches it), else
+/// from wherever the chain of anomalous callers starts. One memoised search per ranking, linear
+/// in the graph: a caller's best path upwards is the same whichever callee asks. Where calls form
+/// a cycle the search does not go round it, and a memoised result may then be the best path that
+/// avoids the services on the stack when it was first computed — an approximation that only
+/// cycles make (the exact problem, a longest simple path, is exponential).
+struct SymptomPaths {
+    let symptom: Entity?
+    let callers: [Entity: Set<Entity>]
+    let strength: (Entity) -> Double
+    let anomalous: (Entity) -> Bool
+    let canExplain: (_ callee: Entity, _ caller: Entity) -> Bool
+    /// Per entity: the best path upwards starting at it, and its evidence (nil: none reaches
+    /// the symptom).
+    private var memo: [Entity: (sum: Double, path: [Entity])?] = [:]
+    private var onStack: Set<Entity> = []
+
+    init(symptom: Entity?, callers: [Entity: Set<Entity>], strength: @escaping (Entity) -> Double, anomalous: @escaping (Entity) -> Bool,
+         canExplain: @escaping (Entity, Entity) -> Bool) {
+        self.symptom = symptom
+        self.callers = callers
+        self.strength = strength
+        self.anomalous = anomalous
+        self.canExplain = canExplain
+    }
+
+    mutating func path(to e: Entity) -> [Entity]? {
+        upward(e).map { Array($0.path.reversed()) }
+    }
+
+    private mutating func upward(_ at: Entity) -> (sum: Double, path: [Entity])? {
+        if let known = memo[at] { return known }
+        if at == symptom { memo[at] = (0, [at]); return (0, [at]) }
+        onStack.insert(at)
         var best: (sum: Double, path: [Entity])?
-        var path = [e]
-        var onPath: Set<Entity> = [e]
-        func walk(_ at: Entity, _ sum: Double) {
-            let ups = (callers[at] ?? []).filter { !onPath.contains($0) && (anomalous($0) || $0 == symptom) && canExplain(at, $0) }
-            let ends = symptom.map { at == $0 } ?? ups.isEmpty
-            if ends, sum > best?.sum ?? -1 { best = (sum, path) }
-            if at == symptom { return }
-            for up in ups.sorted() {
-                path.append(up)
-                onPath.insert(up)
-                walk(up, sum + strength(up))
-                path.removeLast()
-                onPath.remove(up)
-            }
+        for up in (callers[at] ?? []).sorted() where !onStack.contains(up) && (anomalous(up) || up == symptom) && canExplain(at, up) {
+            guard let above = upward(up) else { continue }
+            let total = above.sum + strength(up)
+            if best == nil || total > best!.sum { best = (total, [at] + above.path) }
         }
-        walk(e, 0)
-        return best.map { Array($0.path.reversed()) }
+        onStack.remove(at)
+        let result = best ?? (symptom == nil ? (0, [at]) : nil)
+        memo[at] = result
+        return result
     }
 }
