@@ -29,9 +29,10 @@ extension DataStream where T == Telemetry {
     public func incidents(_ config: AIOpsConfig = AIOpsConfig(),
                           detect: (DataStream<MetricPoint>) -> DataStream<MetricAnomaly> = { $0.detect { MedianMADDetector() } })
         -> DataStream<IncidentReport> {
-        let spans = flatMap(name: "spans") { t -> [ObservedSpan] in if case .span(let s) = t { [s] } else { [] } }
-        let logs = flatMap(name: "logs") { t -> [RawLog] in if case .log(let l) = t { [l] } else { [] } }
-        let gauges = flatMap(name: "gauges") { t -> [ObservedMetric] in if case .metric(let m) = t { [m] } else { [] } }
+        // Split by kind through a process function: a flatMap would build an array per record.
+        let spans: DataStream<ObservedSpan> = process(name: "spans") { t, out in if case .span(let s) = t { try out.emit(s) } }
+        let logs: DataStream<RawLog> = process(name: "logs") { t, out in if case .log(let l) = t { try out.emit(l) } }
+        let gauges: DataStream<ObservedMetric> = process(name: "gauges") { t, out in if case .metric(let m) = t { try out.emit(m) } }
 
         let redAnomalies = detect(spans.map(name: "red-samples") { SpanSample(observed: $0) }
             .redMetrics(window: config.redWindow)

@@ -80,7 +80,7 @@ struct IncidentsCommand: ParsableCommand {
                 streams.append(env.kafkaSource(options(logsTopic, .logs)) { OTLPLogDecoder(encoding: encoding) }.map { Telemetry.log(RawLog(log: $0)) })
             case .metrics:
                 streams.append(env.kafkaSource(options(metricsTopic, .metrics)) { OTLPMetricDecoder(encoding: encoding) }
-                    .flatMap { point in ObservedMetric(point: point).map { [Telemetry.metric($0)] } ?? [] })
+                    .process { point, out in if let m = ObservedMetric(point: point) { try out.emit(Telemetry.metric(m)) } })
             }
         }
         let telemetry = streams.dropFirst().reduce(streams[0]) { $0.union($1) }
@@ -90,17 +90,7 @@ struct IncidentsCommand: ParsableCommand {
             rca: RCAConfig(graph: KnowledgeGraphConfig(windowMillis: Int64(graphWindowSeconds) * 1000, allowedLatenessMillis: Int64(maxDelayMs)),
                            incidents: IncidentConfig(quietMillis: Int64(quietSeconds) * 1000)))
         let detector = self.detector
-        let reports = telemetry.incidents(config) { points in
-            switch detector {
-            case "ewma": points.detect { EWMADetector() }
-            case "mad": points.detect { MedianMADDetector() }
-            case "seasonal": points.detect { SeasonalDetector() }
-            case "spot": points.detect { SPOTDetector() }
-            case "novelty": points.detect { NoveltyDetector() }
-            case "shape": points.detect { ShapeNoveltyDetector() }
-            default: points.detect { EnsembleDetector() }
-            }
-        }
+        let reports = telemetry.incidents(config) { REDCommand.detect($0, with: detector) }
         let lines = reports.map { JSONLines.line(kind: "incident", IncidentLine($0)) }
         if let output { lines.writeLines(to: output) } else { lines.print() }
         _ = try env.execute()

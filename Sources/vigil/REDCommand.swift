@@ -32,6 +32,19 @@ struct REDCommand: ParsableCommand {
 
     static let detectorNames = ["ensemble", "ewma", "mad", "seasonal", "spot", "novelty", "shape"]
 
+    /// One detector per series, chosen by name (one of `detectorNames`); `vigil incidents` too.
+    static func detect(_ points: DataStream<Detectors.MetricPoint>, with detector: String) -> DataStream<MetricAnomaly> {
+        switch detector {
+        case "ewma": points.detect { EWMADetector() }
+        case "mad": points.detect { MedianMADDetector() }
+        case "seasonal": points.detect { SeasonalDetector() }
+        case "spot": points.detect { SPOTDetector() }
+        case "novelty": points.detect { NoveltyDetector() }
+        case "shape": points.detect { ShapeNoveltyDetector() }
+        default: points.detect { EnsembleDetector() }
+        }
+    }
+
     func validate() throws {
         guard windowSeconds > 0 else { throw ValidationError("--window-seconds must be positive, got \(windowSeconds)") }
         guard maxDelayMs >= 0 else { throw ValidationError("--max-delay-ms must not be negative, got \(maxDelayMs)") }
@@ -51,15 +64,7 @@ struct REDCommand: ParsableCommand {
             .map { SpanSample(span: $0) }
             .redMetrics(window: .seconds(Int64(windowSeconds)), lateSpans: late)
         let points = red.flatMap { $0.points }
-        let anomalies: DataStream<MetricAnomaly> = switch detector {
-        case "ewma": points.detect { EWMADetector() }
-        case "mad": points.detect { MedianMADDetector() }
-        case "seasonal": points.detect { SeasonalDetector() }
-        case "spot": points.detect { SPOTDetector() }
-        case "novelty": points.detect { NoveltyDetector() }
-        case "shape": points.detect { ShapeNoveltyDetector() }
-        default: points.detect { EnsembleDetector() }
-        }
+        let anomalies = Self.detect(points, with: detector)
         var lines = anomalies.map { JSONLines.line(kind: "anomaly", $0) }
             .union(red.sideOutput(late).map { JSONLines.line(kind: "late_span", $0) })
         if metrics { lines = lines.union(red.map { JSONLines.line(kind: "red", $0) }) }

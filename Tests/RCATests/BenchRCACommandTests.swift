@@ -38,7 +38,9 @@ final class BenchRCACommandTests: XCTestCase {
 
     func testRanksTheCauseFirstAndWritesTheFigures() throws {
         let json = dir.appendingPathComponent("rca.json").path
-        let (status, stdout, stderr) = try ChildProcesses.runVigilCapturingOutput(["bench", "rca", "--data", dir.path, "--json", json, "--verbose"])
+        let graphs = dir.appendingPathComponent("graphs").path
+        let (status, stdout, stderr) = try ChildProcesses.runVigilCapturingOutput(["bench", "rca", "--data", dir.path, "--json", json, "--verbose",
+                                                                                   "--export-graphs", graphs])
         XCTAssertEqual(status, 0, stderr)
         XCTAssertTrue(stdout.contains("1 cases from"), stdout)
         XCTAssertTrue(stdout.contains("store → evidence rank 1: store"), stdout)
@@ -47,6 +49,11 @@ final class BenchRCACommandTests: XCTestCase {
         XCTAssertEqual(figures["cases"] as? Int, 1)
         XCTAssertEqual(figures["ac1"] as? Double, 1)
         XCTAssertEqual((figures["ranks"] as? [[String: Any]])?.first?["rank"] as? Int, 1)
+        // The incident window's graph, as JSON and DOT.
+        let dot = try String(contentsOfFile: "\(graphs)/shop_test_issue_0.dot", encoding: .utf8)
+        XCTAssertTrue(dot.contains(#""service:front" -> "service:middle""#), dot)
+        let graph = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(graphs)/shop_test_issue_0.json"))) as! [String: Any]
+        XCTAssertEqual((graph["edges"] as? [[String: Any]])?.filter { $0["kind"] as? String == "calls" }.count, 3)
     }
 
     func testAFolderOfNeitherLayoutIsRejectedWithTheReason() throws {

@@ -48,6 +48,10 @@ public struct RCAFunction: KeyedProcessFunction, @unchecked Sendable {
     let config: RCAConfig
     let ranker: any RootCauseRanker
     private var state: ValueState<String, RCAState>!
+    /// Per system: the graph's topology and the end of the newest window it was built from.
+    /// Anomalies come in bursts; the topology changes only when a window is assembled. Not
+    /// state: it is rebuilt from the graph after a restore.
+    private var topologies: [String: (end: Int64, topology: GraphTopology)] = [:]
 
     public init(config: RCAConfig = RCAConfig(), ranker: any RootCauseRanker = EvidenceRanker()) {
         self.config = config
@@ -64,18 +68,23 @@ public struct RCAFunction: KeyedProcessFunction, @unchecked Sendable {
         let w = config.graph.windowMillis
         // Assemble the record's window once the watermark is past it and its lateness.
         context.registerEventTimeTimer(at: input.time - input.time % w + w + config.graph.allowedLatenessMillis)
+        var topologies = self.topologies
+        let key = context.key
         let reports: [IncidentReport] = state.mutate(default: fresh) { s in
             switch input {
             case .span(let span): s.graph.add(span)
             case .log(let log): s.graph.add(log)
             case .metric(let metric): s.graph.add(metric)
             case .anomaly(let event):
-                let change = s.tracker.observe(event, topology: GraphTopology(s.graph.closed))
+                let newest = s.graph.closed.last?.end ?? .min
+                if topologies[key]?.end != newest { topologies[key] = (newest, GraphTopology(s.graph.closed)) }
+                let change = s.tracker.observe(event, topology: topologies[key]!.topology)
                 guard case .opened(let id) = change, let incident = s.tracker.open.first(where: { $0.id == id }) else { return [] }
                 return [report(.opened, incident, &s)]
             }
             return []
         }
+        self.topologies = topologies
         for r in reports { try context.emit(r) }
         if case .anomaly(let event) = input {
             context.registerEventTimeTimer(at: event.time + config.incidents.quietMillis)
