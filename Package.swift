@@ -26,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        // Remediation policy files (YAML with line numbers for errors).
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // C shims: module maps over Debian's -dev packages (installed by scripts/setup).
@@ -57,7 +59,11 @@ let package = Package(
         ),
         .target(name: "Detectors", dependencies: ["Stream", "CPcre2"], swiftSettings: hotPathSettings),
         .target(name: "RCA", dependencies: ["Stream", "Detectors", "CZlib"], swiftSettings: hotPathSettings),
-        .target(name: "Remediate", dependencies: ["Stream"], swiftSettings: hotPathSettings),
+        .target(
+            name: "Remediate",
+            dependencies: ["Stream", "RCA", .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log")],
+            exclude: ["README.md"]
+        ),
         // The built-in AIOps job's glue: OTLP records into detectors and the knowledge graph.
         .target(
             name: "AIOps",
@@ -87,7 +93,7 @@ let package = Package(
         .testTarget(name: "DetectorsTests", dependencies: ["Detectors", "Stream", "VigilTestSupport"]),
         .testTarget(name: "RCATests", dependencies: ["RCA", "Detectors", "Stream", "VigilTestSupport"]),
         .testTarget(name: "AIOpsTests", dependencies: ["AIOps", "RCA", "Ingest", "Detectors", "Stream", "VigilTestSupport"]),
-        .testTarget(name: "RemediateTests", dependencies: ["Remediate"]),
+        .testTarget(name: "RemediateTests", dependencies: ["Remediate", "RCA", "Stream", "VigilTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -9,7 +9,7 @@ struct VigilCommand: ParsableCommand {
             Today `vigil run` runs the example topology on the dataflow runtime. The AIOps job \
             (Kafka, OTLP, detectors, root-cause ranking) replaces it as those parts land.
             """,
-        subcommands: [RunCommand.self, BrokerCommand.self, OTLPDumpCommand.self, KafkaPipeCommand.self, LogsCommand.self, REDCommand.self, IncidentsCommand.self, BenchCommand.self, ExactlyOnceDemoCommand.self],
+        subcommands: [RunCommand.self, BrokerCommand.self, OTLPDumpCommand.self, KafkaPipeCommand.self, LogsCommand.self, REDCommand.self, IncidentsCommand.self, RemediateCommand.self, ApproveCommand.self, AuditCommand.self, CheckCommand.self, BenchCommand.self, ExactlyOnceDemoCommand.self],
         defaultSubcommand: RunCommand.self
     )
 }

@@ -8,7 +8,7 @@ import Glibc
 public enum DurableFiles {
     public struct IOError: Error, CustomStringConvertible {
         public var description: String
-        init(_ what: String, _ path: String) {
+        public init(_ what: String, _ path: String) {
             description = "\(what) '\(path)': \(String(cString: strerror(errno)))"
         }
     }

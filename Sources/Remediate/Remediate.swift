@@ -1,3 +1,0 @@
-// Remediate: see its issue; the module exists so the layout and dependencies are in place.
-import Stream
-enum RemediateModule {}

@@ -1,3 +1,0 @@
-import XCTest
-@testable import Remediate
-final class RemediatePlaceholderTests: XCTestCase { func testModuleLinks() { _ = RemediateModule.self } }
