@@ -5,6 +5,7 @@ import Foundation
 import Ingest
 import Logging
 import RCA
+import Remediate
 import Stream
 
 /// `vigil incidents`: the AIOps pipeline over the Collector's Kafka topics — RED metrics and
@@ -43,6 +44,10 @@ struct IncidentsCommand: ParsableCommand {
     @Option(help: "An incident closes after this long without new anomalies.") var quietSeconds = 300
     @Option(help: "Detector per RED series: \(REDCommand.detectorNames.joined(separator: ", ")).") var detector = "ensemble"
     @Option(help: "Write the JSON lines into this directory (file part-0) instead of standard output.") var output: String?
+    @Option(help: "State directory: checkpoints (detectors, templates, the knowledge graph, incidents, Kafka offsets).") var state: String?
+    @Option(help: "Milliseconds between checkpoints.") var checkpointIntervalMs: Int64 = 10_000
+    @Option(help: "Remediation policy file (YAML): act on incidents (see docs/remediation.md).") var policies: String?
+    @Option(help: "Remediation directory (outbox, audit log, approvals); default STATE/remediation.") var remediationDir: String?
 
     func validate() throws {
         guard OTLPEncoding(rawValue: encoding) != nil else {
@@ -58,12 +63,24 @@ struct IncidentsCommand: ParsableCommand {
             throw ValidationError("--detector \(detector): unknown; choose from \(REDCommand.detectorNames.joined(separator: ", "))")
         }
         guard !signals.isEmpty else { throw ValidationError("--signal: give at least one of spans, logs, metrics") }
+        guard checkpointIntervalMs > 0 else { throw ValidationError("--checkpoint-interval-ms must be positive, got \(checkpointIntervalMs)") }
+        if policies != nil && state == nil {
+            throw ValidationError("--policies needs --state: an action runs only once the checkpoint that records it is complete")
+        }
+        if remediationDir != nil && policies == nil { throw ValidationError("--remediation-dir needs --policies") }
     }
 
     func run() throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        let remediation = try policies.map { path in
+            do { return try PolicyFile.load(path: path) } catch let e as ConfigError {
+                FileHandle.standardError.write(Data("vigil incidents: the policy file has problems:\n\(e)\n".utf8))
+                throw ExitCode(2)
+            }
+        }
         let encoding = OTLPEncoding(rawValue: encoding)!
         let env = StreamEnvironment(name: "incidents", parallelism: 1)
+        if let state { env.checkpointing = CheckpointConfig(directory: state + "/checkpoints", interval: .milliseconds(checkpointIntervalMs)) }
         func options(_ topic: String, _ signal: Signal) -> KafkaSourceOptions {
             var o = KafkaSourceOptions(brokers: brokers, topics: [topic], groupID: "\(group)-\(signal.rawValue)")
             o.boundedness = stopAtEnd ? .untilEndOfPartitions : .unbounded
@@ -91,47 +108,25 @@ struct IncidentsCommand: ParsableCommand {
                            incidents: IncidentConfig(quietMillis: Int64(quietSeconds) * 1000)))
         let detector = self.detector
         let reports = telemetry.incidents(config) { REDCommand.detect($0, with: detector) }
-        let lines = reports.map { JSONLines.line(kind: "incident", IncidentLine($0)) }
+        let incidents = reports.map(name: "incident fields") { RemediationIncident($0) }
+        let lines = incidents.map { JSONLines.line(kind: "incident", $0) }
         if let output { lines.writeLines(to: output) } else { lines.print() }
+        var dispatcher: ActionDispatcher?
+        if let remediation, let state {
+            let d = try ActionDispatcher(directory: remediationDir ?? state + "/remediation",
+                                         kafka: try KafkaProducer(properties: KafkaProperties(brokers: brokers)).asKafkaAction)
+            d.start()
+            incidents.remediate(remediation, dispatcher: d)
+            dispatcher = d
+        }
         _ = try env.execute()
+        if let dispatcher {
+            while try !dispatcher.drain(timeout: 60) {
+                FileHandle.standardError.write(Data("incidents: waiting for remediation actions still running\n".utf8))
+            }
+            dispatcher.stop()
+        }
         let c = IngestCounters.shared
         FileHandle.standardError.write(Data("incidents: \(c.messages.load(ordering: .relaxed)) messages, \(c.deadLetters.load(ordering: .relaxed)) dead letters\n".utf8))
-    }
-}
-
-/// An incident report as a JSON line.
-struct IncidentLine: Encodable {
-    struct Cause: Encodable {
-        var entity: String
-        var entityKind: String
-        var score: Double
-        var evidence: [String]
-        var path: [String]
-    }
-
-    var change: String
-    var id: UInt64
-    var openedMs: Int64
-    var lastEvidenceMs: Int64
-    var closedMs: Int64?
-    var anomalies: Int
-    /// The first anomalies, "entity signal" (at most 20).
-    var firstAnomalies: [String]
-    var entities: [String]
-    var causes: [Cause]
-    var summary: String
-
-    init(_ r: IncidentReport) {
-        change = r.change.rawValue
-        id = r.incident.id
-        openedMs = r.incident.opened
-        lastEvidenceMs = r.incident.lastEvidence
-        closedMs = r.incident.closed
-        anomalies = r.incident.events.count + r.incident.droppedEvents
-        firstAnomalies = r.incident.events.prefix(20).map { "\($0.entity.name) \($0.signal)" }
-        entities = r.incident.entities.sorted().map(\.name)
-        causes = r.causes.map { Cause(entity: $0.entity.name, entityKind: $0.entity.kind.label, score: $0.score,
-                                      evidence: $0.evidence.map(\.description), path: $0.path.map(\.name)) }
-        summary = r.description
     }
 }

@@ -47,7 +47,7 @@ struct RemediateCommand: ParsableCommand {
             throw ExitCode(2)
         }
         let producer = try brokers.map { try KafkaProducer(properties: KafkaProperties(brokers: $0)) }
-        let dispatcher = try ActionDispatcher(directory: dir, kafka: producer.map(Self.kafkaAction))
+        let dispatcher = try ActionDispatcher(directory: dir, kafka: producer?.asKafkaAction)
         dispatcher.start()
 
         let env = StreamEnvironment(name: "remediate", parallelism: 1)
@@ -91,12 +91,15 @@ struct RemediateCommand: ParsableCommand {
             try emit(try RemediationIncident.decode(jsonLine: text), m.timestamp ?? 0)
         }
     }
+}
 
-    /// Kafka actions through an idempotent producer, with the idempotency key as a header.
-    static func kafkaAction(_ producer: KafkaProducer) -> @Sendable (PlannedAction.Kafka, String) throws -> Void {
-        { k, key in
-            try producer.produce(topic: k.topic, key: Array(k.key.utf8), value: Array(k.value.utf8), headers: [("Idempotency-Key", Array(key.utf8))])
-            try producer.flush(timeoutMs: 10_000)
+extension KafkaProducer {
+    /// Kafka remediation actions through this (idempotent) producer, with the idempotency key
+    /// as a header; each waits for its delivery, so the audit log says delivered only when it was.
+    var asKafkaAction: @Sendable (PlannedAction.Kafka, String) throws -> Void {
+        { [self] k, key in
+            try produce(topic: k.topic, key: Array(k.key.utf8), value: Array(k.value.utf8), headers: [("Idempotency-Key", Array(key.utf8))])
+            try flush(timeoutMs: 10_000)
         }
     }
 }

@@ -35,10 +35,23 @@ final class IncidentsProcessTests: XCTestCase {
         try producer.produce(topic: "otlp_logs", key: nil, value: Array("not otlp".utf8))
         try producer.flush()
 
+        // A policy acts on the incident once its cause is known: one exec, whatever the number
+        // of reports, after the checkpoint that recorded the decision.
+        let recordArgv = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("RemediateTests/Fixtures/record_argv.py").path
+        try """
+            policies:
+              - name: restart-cause
+                match: {changes: [opened, updated, closed], root_cause_entity: "led*"}
+                actions:
+                  - exec: {program: \(recordArgv), args: ["\(work)/argv.jsonl", "{incident.id}", "{root_cause.entity}"]}
+            """.write(toFile: "\(work)/policies.yaml", atomically: true, encoding: .utf8)
+
         let output = "\(work)/out"
         let run = try ChildProcesses.startVigil(
             ["incidents", "--brokers", brokers, "--signal", "spans", "--signal", "logs", "--stop-at-end", "--detector", "ewma",
-             "--window-seconds", "10", "--log-window-seconds", "60", "--warmup-windows", "3", "--quiet-seconds", "120", "--output", output],
+             "--window-seconds", "10", "--log-window-seconds", "60", "--warmup-windows", "3", "--quiet-seconds", "120", "--output", output,
+             "--state", "\(work)/state", "--checkpoint-interval-ms", "200", "--policies", "\(work)/policies.yaml"],
             log: "\(work)/incidents.log")
         run.waitUntilExit()
         let log = (try? String(contentsOfFile: "\(work)/incidents.log", encoding: .utf8)) ?? ""
@@ -54,6 +67,13 @@ final class IncidentsProcessTests: XCTestCase {
         XCTAssertEqual(first["entity"] as? String, "ledger", "\(closed)")
         XCTAssertTrue((first["evidence"] as? [String])?.contains { $0.contains("c.l.LedgerService#88") } ?? false, "\(first)")
         XCTAssertEqual(Set(closed["entities"] as? [String] ?? []), ["gateway", "orders", "ledger"])
+        XCTAssertEqual(closed["severity"] as? String, "critical", "errors moved: \(closed)")
+
+        let ran = try String(contentsOfFile: "\(work)/argv.jsonl", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(ran.count, 1, "\(ran)")
+        XCTAssertTrue(ran.first?.contains("\"argv\": [\"1\", \"ledger\"]") ?? false, "\(ran)")
+        let audit = try String(contentsOfFile: "\(work)/state/remediation/audit.jsonl", encoding: .utf8)
+        XCTAssertTrue(audit.contains("\"event\":\"executed\""), audit)
     }
 
     func testBadOptionsAreRejectedBeforeConnecting() throws {

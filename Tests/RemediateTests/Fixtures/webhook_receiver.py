@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """A webhook receiver for the remediation tests: records every POST (path, headers, body) as
-one JSON line, answers 503 to the first --fail-first requests (to exercise retries), and
+one JSON line, answers 503 to the first --fail-first requests (to exercise retries) and --answer to the rest, and
 writes the port it listens on to --port-file once it is ready."""
 import argparse, json, os, sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -9,6 +9,7 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--port-file", required=True)
 parser.add_argument("--log", required=True)
 parser.add_argument("--fail-first", type=int, default=0)
+parser.add_argument("--answer", type=int, default=200)
 args = parser.parse_args()
 seen = {"count": 0}
 
@@ -20,10 +21,10 @@ class Handler(BaseHTTPRequestHandler):
         failing = seen["count"] <= args.fail_first
         with open(args.log, "a") as f:
             f.write(json.dumps({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
-                                "body": body, "answered": 503 if failing else 200}) + "\n")
+                                "body": body, "answered": 503 if failing else args.answer}) + "\n")
             f.flush()
             os.fsync(f.fileno())
-        self.send_response(503 if failing else 200)
+        self.send_response(503 if failing else args.answer)
         self.send_header("Content-Length", "0")
         self.end_headers()
 
