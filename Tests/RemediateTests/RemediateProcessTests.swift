@@ -68,7 +68,7 @@ final class RemediateProcessTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(kills, 10, "the job finished after only \(kills) kills (delays, ms: \(delays)); finished early: \(finishedEarly)")
         // Programs the killed runs started may still be finishing: they belong to nobody now.
         let deadline = Date().addingTimeInterval(20)
-        while (try? ChildProcesses.run("pgrep", ["-f", RemediateFixtures.recordArgv])) != nil, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        while Self.isRunning(commandLineContaining: RemediateFixtures.recordArgv), Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
 
         // Webhooks: at least once, every attempt of an incident with the same key.
         var keysByIncident: [Int: Set<String>] = [:]
@@ -97,6 +97,15 @@ final class RemediateProcessTests: XCTestCase {
         XCTAssertEqual(execOutcomes.filter { $0.event == .failed }.count, 0)
         print("remediation crash test: \(kills) kills (delays ms \(delays)), \(receiver.requests.count) webhook requests for \(count) incidents, "
               + "\(executed.count) execs executed, \(count - executed.count) interrupted")
+    }
+
+    /// Whether a process whose command line contains `text` runs (from /proc: no procps needed).
+    static func isRunning(commandLineContaining text: String) -> Bool {
+        let pids = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).filter { $0.allSatisfy(\.isNumber) }
+        return pids.contains { pid in
+            guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+            return String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self).contains(text)
+        }
     }
 
     /// The approval round trip a user goes through: the action waits, `vigil approve --list`
