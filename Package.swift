@@ -82,7 +82,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "VigilBench",
-            dependencies: ["Stream", "Ingest", "Detectors", "RCA", "AIOps", "CRdKafka", "OTLPProto"],
+            dependencies: ["Stream", "Ingest", "Detectors", "RCA", "AIOps", "Remediate", "CRdKafka", "OTLPProto"],
             path: "benchmarks/Sources/VigilBench",
             swiftSettings: hotPathSettings
         ),

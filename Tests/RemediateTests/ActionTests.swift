@@ -86,6 +86,16 @@ final class ActionTests: XCTestCase {
         XCTAssertLessThan(Date().timeIntervalSince(started), 10)
     }
 
+    /// A restart script that leaves a daemon behind has finished when it exits; waiting for
+    /// the daemon to close its output would report a timeout and kill it.
+    func testAProgramThatLeavesABackgroundProcessIsDoneWhenItExits() throws {
+        let started = Date()
+        let r = try ExecRunner.run(.init(program: "/bin/sh", arguments: ["-c", "sleep 3 & echo started"], environment: [], timeoutMs: 10_000))
+        XCTAssertTrue(r.succeeded, "\(r)")
+        XCTAssertEqual(r.output, "started\n")
+        XCTAssertLessThan(Date().timeIntervalSince(started), 2.5)
+    }
+
     func testExitStatusAndOutputAreCaptured() throws {
         let r = try ExecRunner.run(.init(program: "/bin/sh", arguments: ["-c", "echo out; echo err >&2; exit 3"], environment: [], timeoutMs: 10_000))
         XCTAssertEqual(r.status, 3)
@@ -121,6 +131,21 @@ final class ActionTests: XCTestCase {
         XCTAssertEqual(d.counted.interrupted, 1)
         XCTAssertEqual(d.counted.executed, 1)
         XCTAssertEqual(try recorded(out).map(\.argv), [["2"]])
+    }
+
+    /// An outbox file that cannot be read is set aside, and the actions behind it still run.
+    func testAnUnreadableOutboxFileIsSetAsideAndTheRestRuns() throws {
+        let out = dir + "/argv.jsonl"
+        let config = RemediationConfig {
+            Policy(name: "restart", actions: [.exec(ExecSpec(program: RemediateFixtures.recordArgv, arguments: [Template(stringLiteral: out), "{incident.id}"]))])
+        }
+        let outbox = try Outbox(directory: dir + "/remediation/outbox")
+        try "{\"torn".write(toFile: outbox.directory + "/ready-0000000000000-1-0-bad", atomically: true, encoding: .utf8)
+        let d = try remediate(config, [RemediateFixtures.incident(1, at: 0)])
+        XCTAssertEqual(d.counted.executed, 1)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: outbox.directory + "/corrupt-0000000000000-1-0-bad"))
+        XCTAssertEqual(outbox.ready(), [])
+        XCTAssertEqual(try recorded(out).map(\.argv), [["1"]])
     }
 
     // MARK: webhooks

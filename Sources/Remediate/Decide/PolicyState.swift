@@ -17,9 +17,14 @@ public struct PolicyState: Codable, Sendable, Equatable {
     /// Dedup keys kept at most; past it the ones expiring first go (and are counted).
     static let dedupCapacity = 100_000
     public var dedupEvicted = 0
+    var reportsSincePruning = 0
 
+    /// Drops expired keys every 1024 reports (they are in every checkpoint until then), and
+    /// past the capacity the keys that expire first.
     mutating func forgetExpired(before now: Int64) {
-        guard dedupUntil.count > Self.dedupCapacity else { return }
+        reportsSincePruning += 1
+        guard reportsSincePruning >= 1024 || dedupUntil.count > Self.dedupCapacity else { return }
+        reportsSincePruning = 0
         dedupUntil = dedupUntil.filter { $0.value > now }
         if dedupUntil.count > Self.dedupCapacity {
             let keep = dedupUntil.sorted { $0.value > $1.value }.prefix(Self.dedupCapacity * 3 / 4)

@@ -63,7 +63,8 @@ public final class ActionDispatcher: @unchecked Sendable {
     /// approval (the rest are finished and need no memory).
     private func loadProgress() throws {
         var live: Set<String> = Set(approvals.pending().map(\.entry.id))
-        for name in outbox.ready() { for e in try outbox.entries(ofReady: name) { live.insert(e.id) } }
+        // (An unreadable file is set aside by the first pass.)
+        for name in outbox.ready() { for e in (try? outbox.entries(ofReady: name)) ?? [] { live.insert(e.id) } }
         guard !live.isEmpty else { return }
         let (records, unreadable) = try AuditLog.read(path: audit.path)
         if unreadable > 0 { logger.warning("audit log \(audit.path): \(unreadable) unreadable lines skipped (torn by a crash?)") }
@@ -117,6 +118,7 @@ public final class ActionDispatcher: @unchecked Sendable {
             lock.unlock()
             do {
                 try runOnce()
+                lock.lock(); lastError = nil; lock.unlock()
             } catch {
                 logger.error("remediation dispatcher: \(error); retrying in 1 s")
                 lock.lock(); lastError = error; lock.unlock()
@@ -130,7 +132,14 @@ public final class ActionDispatcher: @unchecked Sendable {
     /// tests call it directly for a deterministic pass.
     public func runOnce() throws {
         for name in outbox.ready() {
-            let entries = try outbox.entries(ofReady: name)
+            let entries: [OutboxEntry]
+            do { entries = try outbox.entries(ofReady: name) } catch {
+                // Written with fsync and rename, so only a damaged disk gets here. Set it aside,
+                // loudly, rather than stop every action behind it.
+                try outbox.setAside(name)
+                logger.error("remediation outbox file ready-\(name) cannot be read (\(error)); moved to corrupt-\(name), its actions are not run")
+                continue
+            }
             for e in entries { try handle(e) }
             try audit.sync()
             try outbox.markDone(name)

@@ -6,7 +6,8 @@ import Glibc
 /// Runs an exec action: `posix_spawn` with the argument vector as given (no shell, no PATH
 /// search), only the allow-listed environment, standard input from /dev/null, standard output
 /// and error captured together (the first `outputLimit` bytes kept), and the whole process
-/// group killed at the timeout.
+/// group killed at the timeout. Done when the program exits, even if something it started
+/// in the background lives on.
 enum ExecRunner {
     struct Result: Sendable {
         /// The exit status, or 128 + the signal that ended it.
@@ -60,23 +61,44 @@ enum ExecRunner {
 
         var output: [UInt8] = []
         var timedOut = false
+        var status: Int32 = 0
+        var exited = false
         let deadline = Date().addingTimeInterval(Double(e.timeoutMs) / 1000)
         var chunk = [UInt8](repeating: 0, count: 4096)
-        reading: while true {
-            let left = Int32(max(0, min(Double(Int32.max), deadline.timeIntervalSinceNow * 1000)))
-            if left == 0 { timedOut = true; break }
-            var p = pollfd(fd: fds[0], events: Int16(POLLIN), revents: 0)
-            let ready = poll(&p, 1, left)
-            if ready < 0 { if errno == EINTR { continue }; break }
-            if ready == 0 { timedOut = true; break }
-            let n = read(fds[0], &chunk, chunk.count)
-            if n < 0 { if errno == EINTR { continue }; break }
-            if n == 0 { break reading }
-            if output.count < outputLimit { output.append(contentsOf: chunk[0..<min(n, outputLimit - output.count)]) }
+        var open = true
+        // Until the program exits, or the timeout. A program that leaves something running in
+        // the background holding its output open has still finished: its exit ends the wait,
+        // and what it printed so far is kept.
+        while !exited {
+            let left = deadline.timeIntervalSinceNow
+            if left <= 0 { timedOut = true; break }
+            if open {
+                var p = pollfd(fd: fds[0], events: Int16(POLLIN), revents: 0)
+                let ready = poll(&p, 1, Int32(min(left, 0.05) * 1000) + 1)
+                if ready > 0 {
+                    let n = read(fds[0], &chunk, chunk.count)
+                    if n > 0, output.count < outputLimit { output.append(contentsOf: chunk[0..<min(n, outputLimit - output.count)]) }
+                    if n == 0 { open = false }
+                }
+            } else {
+                usleep(5_000)
+            }
+            let r = waitpid(pid, &status, WNOHANG)
+            if r == pid { exited = true }
         }
-        if timedOut { kill(-pid, SIGKILL) }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        if exited && open {
+            // What it wrote just before exiting.
+            _ = fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK)
+            while output.count < outputLimit {
+                let n = read(fds[0], &chunk, chunk.count)
+                if n <= 0 { break }
+                output.append(contentsOf: chunk[0..<min(n, outputLimit - output.count)])
+            }
+        }
+        if timedOut {
+            kill(-pid, SIGKILL)
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        }
         let signal = status & 0x7f
         let code = signal == 0 ? (status >> 8) & 0xff : 128 + signal
         return Result(status: code, timedOut: timedOut, output: String(decoding: output, as: UTF8.self))

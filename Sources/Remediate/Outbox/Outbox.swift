@@ -36,6 +36,11 @@ public struct Outbox: Sendable {
         return try text.split(separator: "\n").map { try decoder.decode(OutboxEntry.self, from: Data($0.utf8)) }
     }
 
+    func setAside(_ name: String) throws {
+        guard rename(path("ready-", name), path("corrupt-", name)) == 0 else { throw DurableFiles.IOError("cannot rename to", path("corrupt-", name)) }
+        try DurableFiles.syncDirectory(directory)
+    }
+
     public func markDone(_ name: String) throws {
         guard rename(path("ready-", name), path("done-", name)) == 0 else { throw DurableFiles.IOError("cannot rename to", path("done-", name)) }
         try DurableFiles.syncDirectory(directory)

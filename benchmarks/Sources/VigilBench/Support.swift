@@ -8,6 +8,7 @@ let benchmarks: [String: @Sendable (_ quick: Bool) throws -> Figures] = [
     "loghub": loghubBenchmark,
     "nab": nabBenchmark,
     "rca": rcaBenchmark,
+    "remediate": remediateBenchmark,
 ]
 
 /// A benchmark's results: a flat JSON object of numbers and strings, in insertion order.
