@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 @testable import Remediate
 
@@ -107,6 +108,14 @@ final class PolicyFileTests: XCTestCase {
         XCTAssertThrowsError(try Template(parsing: "{incident.nope}"))
         XCTAssertThrowsError(try Template(parsing: "{incident.id"))
         XCTAssertThrowsError(try Template(parsing: "a}b"))
+    }
+
+    func testTimesAreWrittenInRFC3339AsFoundationWouldWriteThem() {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        for ms: Int64 in [0, 1, 999, 86_399_999, 951_782_400_000, 1_764_000_000_123, 4_107_542_400_000, -1, -86_400_001, 253_402_300_799_999] {
+            XCTAssertEqual(WebhookBodies.rfc3339(ms), f.string(from: Date(timeIntervalSince1970: Double(ms) / 1000)), "\(ms)")
+        }
     }
 
     func testSecretReferencesResolveFromTheEnvironmentOnly() throws {

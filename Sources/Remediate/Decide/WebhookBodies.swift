@@ -1,10 +1,19 @@
 import Foundation
 
-/// The JSON bodies webhooks send.
+/// The JSON bodies webhooks send, encoded in one pass from Codable values (no dictionary
+/// round trips: rendering is on the policy engine's path for every firing).
 enum WebhookBodies {
-    /// Alertmanager's API v2 `POST /api/v2/alerts` body: a list of one postable alert. Labels
-    /// identify the alert (Alertmanager groups and deduplicates on them); annotations carry
-    /// the explanation. `endsAt` is set when the incident closed, which resolves the alert.
+    /// One postable alert of Alertmanager's API v2 (`POST /api/v2/alerts` takes a list).
+    struct PostableAlert: Encodable {
+        var labels: [String: String]
+        var annotations: [String: String]
+        var startsAt: String
+        var endsAt: String?
+    }
+
+    /// Alertmanager's body. Labels identify the alert (Alertmanager groups and deduplicates on
+    /// them); annotations carry the explanation. `endsAt` is set when the incident closed,
+    /// which resolves the alert.
     static func alertmanager(_ i: RemediationIncident, entry: OutboxEntry, idempotencyKey: String) -> String {
         var labels: [String: String] = [
             "alertname": "VigilIncident",
@@ -21,15 +30,27 @@ enum WebhookBodies {
         var annotations: [String: String] = ["summary": i.summary, "idempotency_key": idempotencyKey]
         if let c = i.rootCause, !c.evidence.isEmpty { annotations["evidence"] = c.evidence.joined(separator: "\n") }
         if !i.anomalyKinds.isEmpty { annotations["anomaly_kinds"] = i.anomalyKinds.joined(separator: ",") }
-        var alert: [String: Any] = ["labels": labels, "annotations": annotations, "startsAt": rfc3339(i.openedMs)]
-        if let closed = i.closedMs { alert["endsAt"] = rfc3339(closed) }
-        return json([alert])
+        let alert = PostableAlert(labels: labels, annotations: annotations, startsAt: rfc3339(i.openedMs), endsAt: i.closedMs.map(rfc3339))
+        return encode([alert], snakeCase: false)
     }
 
-    /// The incident as `vigil incidents` prints it, with the decision.
+    struct IncidentBody: Encodable {
+        var policy: String
+        var decision: String
+        var idempotencyKey: String
+        var incident: RemediationIncident
+    }
+
+    /// The incident as `vigil incidents` prints it (snake_case keys), with the decision.
     static func incident(_ i: RemediationIncident, entry: OutboxEntry, idempotencyKey: String) -> String {
-        let incident = (try? JSONSerialization.jsonObject(with: Data(i.jsonLine.utf8))) ?? [:]
-        return json(["policy": entry.policy, "decision": entry.id, "idempotency_key": idempotencyKey, "incident": incident])
+        encode(IncidentBody(policy: entry.policy, decision: entry.id, idempotencyKey: idempotencyKey, incident: i), snakeCase: true)
+    }
+
+    static func encode<T: Encodable>(_ value: T, snakeCase: Bool) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        if snakeCase { encoder.keyEncodingStrategy = .convertToSnakeCase }
+        return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 
     /// Prometheus label names: `[a-zA-Z_][a-zA-Z0-9_]*`.
@@ -38,14 +59,26 @@ enum WebhookBodies {
         return s.unicodeScalars.allSatisfy { ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) || $0 == "_" }
     }
 
+    /// `2026-12-04T10:00:00.000Z` for milliseconds since 1970 (UTC; proleptic Gregorian, from
+    /// days by Howard Hinnant's civil-from-days). No formatter object: thread-safe and cheap.
     static func rfc3339(_ ms: Int64) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
+        let (days, msOfDay) = (ms.floorDivided(by: 86_400_000), ms.floorModulo(86_400_000))
+        let z = days + 719_468
+        let era = z.floorDivided(by: 146_097)
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        func pad(_ v: Int64, _ width: Int) -> String { let s = String(v); return String(repeating: "0", count: max(0, width - s.count)) + s }
+        let secs = msOfDay / 1000
+        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secs / 3600, 2)):\(pad(secs / 60 % 60, 2)):\(pad(secs % 60, 2)).\(pad(msOfDay % 1000, 3))Z"
     }
+}
 
-    static func json(_ object: Any) -> String {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
-        return String(decoding: data, as: UTF8.self)
-    }
+extension Int64 {
+    func floorDivided(by d: Int64) -> Int64 { let q = self / d; return (self % d != 0 && (self < 0) != (d < 0)) ? q - 1 : q }
+    func floorModulo(_ d: Int64) -> Int64 { let r = self % d; return r != 0 && (r < 0) != (d < 0) ? r + d : r }
 }

@@ -66,6 +66,7 @@ enum ExecRunner {
         let deadline = Date().addingTimeInterval(Double(e.timeoutMs) / 1000)
         var chunk = [UInt8](repeating: 0, count: 4096)
         var open = true
+        var nap: UInt32 = 100
         // Until the program exits, or the timeout. A program that leaves something running in
         // the background holding its output open has still finished: its exit ends the wait,
         // and what it printed so far is kept.
@@ -81,7 +82,9 @@ enum ExecRunner {
                     if n == 0 { open = false }
                 }
             } else {
-                usleep(5_000)
+                // Output closed: it is exiting (or went quiet); look again soon, then less often.
+                usleep(nap)
+                nap = min(nap * 2, 5_000)
             }
             let r = waitpid(pid, &status, WNOHANG)
             if r == pid { exited = true }
