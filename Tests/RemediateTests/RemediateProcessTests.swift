@@ -160,6 +160,41 @@ final class RemediateProcessTests: XCTestCase {
         XCTAssertNotEqual(try ChildProcesses.runVigil(["audit", "--dir", work + "/rem", "--event", "exploded"]).status, 0)
     }
 
+    /// Incidents from a topic, Kafka actions to another, through `vigil broker` (the mock
+    /// cluster over TCP), read back with kcat: a message per incident, carrying its
+    /// idempotency key as a header; a message that is no incident goes to the dead letters.
+    func testIncidentsFromATopicAndKafkaActionsToAnother() throws {
+        let (broker, brokers) = try ChildProcesses.startBroker(topics: ["vigil_incidents:1", "vigil_remediations:1", "vigil_dead_letters:1"], work: work)
+        defer { broker.terminate(); broker.waitUntilExit() }
+        try writeIncidents((1...5).map { RemediateFixtures.incident(UInt64($0), at: Int64($0) * 60_000, signals: ["error_ratio"]) }, to: work + "/incidents.jsonl")
+        try (try String(contentsOfFile: work + "/incidents.jsonl", encoding: .utf8) + "\nthis is not an incident\n")
+            .write(toFile: work + "/incidents.jsonl", atomically: true, encoding: .utf8)
+        try ChildProcesses.run("kcat", ["-P", "-b", brokers, "-t", "vigil_incidents", "-l", work + "/incidents.jsonl"])
+        try """
+            policies:
+              - name: publish
+                match: {severity: critical}
+                actions:
+                  - kafka: {topic: vigil_remediations, key: "incident-{incident.id}"}
+            """.write(toFile: work + "/policies.yaml", atomically: true, encoding: .utf8)
+        let (status, _, errors) = try ChildProcesses.runVigilCapturingOutput(
+            ["remediate", "--policies", work + "/policies.yaml", "--dir", work + "/rem", "--state", work + "/state",
+             "--brokers", brokers, "--topic", "vigil_incidents", "--stop-at-end", "--checkpoint-interval-ms", "100"])
+        XCTAssertEqual(status, 0, errors)
+        let out = try ChildProcesses.run("kcat", ["-C", "-b", brokers, "-t", "vigil_remediations", "-e", "-q", "-f", "%k\t%h\t%s\n"])
+        let messages = out.split(separator: "\n").map { $0.split(separator: "\t", maxSplits: 2).map(String.init) }
+        XCTAssertEqual(messages.map { $0[0] }, (1...5).map { "incident-\($0)" }, out)
+        for m in messages {
+            XCTAssertTrue(m[1].hasPrefix("Idempotency-Key=vigil-"), m[1])
+            let body = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(m[2].utf8)) as? [String: Any])
+            XCTAssertEqual(body["policy"] as? String, "publish")
+            XCTAssertEqual("Idempotency-Key=" + (body["idempotency_key"] as? String ?? ""), m[1])
+        }
+        let dead = try ChildProcesses.run("kcat", ["-C", "-b", brokers, "-t", "vigil_dead_letters", "-e", "-q", "-f", "%s\n"])
+        XCTAssertTrue(dead.contains("this is not an incident"), dead)
+        XCTAssertEqual(try audit().filter { $0.event == .executed && $0.kind == "kafka" }.count, 5)
+    }
+
     func testABadPolicyFileIsRejectedAtStartWithItsLines() throws {
         try "policies:\n  - name: a\n    cooldown: soon\n    actions:\n      - exec: {program: kubectl}\n".write(toFile: work + "/bad.yaml", atomically: true, encoding: .utf8)
         let (status, errors) = try ChildProcesses.runVigil(["check", "--policies", work + "/bad.yaml"])
