@@ -51,6 +51,17 @@ public enum OTLPReplay {
 
     static func id(_ v: UInt64) -> Data { v == 0 ? Data() : withUnsafeBytes(of: v.bigEndian) { Data($0) } }
 
+    /// A client span's peer ("system/name") as the semantic conventions write it: `db.system`
+    /// and `db.name`, or `messaging.system` and `messaging.destination.name` for a queue.
+    static func peerAttributes(_ peer: String) -> [Opentelemetry_Proto_Common_V1_KeyValue] {
+        guard !peer.isEmpty else { return [] }
+        let parts = peer.split(separator: "/", maxSplits: 1).map(String.init)
+        let messaging = ["kafka", "rabbitmq", "activemq", "rocketmq", "pulsar", "aws_sqs", "gcp_pubsub"].contains(parts[0])
+        var out = [keyValue(messaging ? "messaging.system" : "db.system", parts[0])]
+        if parts.count > 1 { out.append(keyValue(messaging ? "messaging.destination.name" : "db.name", parts[1])) }
+        return out
+    }
+
     /// One OTLP trace export request (protobuf) holding the spans, as the Collector writes it.
     public static func encodeSpans(_ spans: [ObservedSpan]) throws -> [UInt8] {
         var request = Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceRequest()
@@ -64,6 +75,7 @@ public enum OTLPReplay {
             span.startTimeUnixNano = s.startNanos
             span.endTimeUnixNano = s.startNanos + s.durationNanos
             if s.isError { span.status.code = .error }
+            span.attributes = peerAttributes(s.peer)
             var scope = Opentelemetry_Proto_Trace_V1_ScopeSpans()
             scope.spans = [span]
             var rs = Opentelemetry_Proto_Trace_V1_ResourceSpans()

@@ -1,79 +1,173 @@
+import AIOps
 import ArgumentParser
 import Foundation
+import Ingest
+import Logging
+import Remediate
 import Stream
 
+/// `vigil run`: the built-in AIOps job. With `--brokers` it runs on the Collector's topics until
+/// stopped; without, it starts an embedded Kafka cluster and a simulated shop of twelve
+/// services, injects a fault, and shows the incident, its root cause and the (dry-run)
+/// remediation, in under a minute.
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Run the example topology: per-service latency windows with a baseline detector.",
+        abstract: "Runs the AIOps job; without --brokers, a demo: a simulated shop, a fault, the incident and its cause.",
         discussion: """
-            Synthetic requests from a set of services (event time advancing 1 ms per request, \
-            up to 500 ms out of order) are keyed by service, aggregated in 10 s tumbling \
-            event-time windows, and compared with each service's learned baseline (keyed state). \
-            Part-way through, one service's latency is multiplied: the detector reports it.
+            Demo mode (no --brokers): an embedded Kafka cluster (librdkafka's mock cluster), a \
+            simulated online shop of twelve services sending OTLP spans and logs to it in event \
+            time 40 times faster than the clock (--speed), ten minutes of normal traffic, then a \
+            fault (--fault db-latency: the orders database slows down; --fault error-burst: \
+            payment fails a third of its charges) for three minutes. The job prints each \
+            incident as it opens, changes its most likely cause, and closes, and what the \
+            demo policies (dry run) would do. It ends once the incident has closed.
             """
     )
 
-    @Option(help: "Number of synthetic requests.")
-    var events = 2_000_000
-
-    @Option(help: "Number of services.")
-    var services = 12
-
-    @Option(help: "Parallelism of every operator.")
-    var parallelism = 2
-
-    @Option(help: "The service whose latency degrades part-way through.")
-    var faultService = "checkout"
-
-    @Option(help: "Latency multiplier of the fault.")
-    var faultFactor = 8.0
-
-    @Flag(help: "Print every window's statistics, not only anomalies.")
-    var verbose = false
-
-    @Flag(help: "Print the physical plan (task chains and parallelism) before running.")
-    var explain = false
+    @Option(help: "Kafka bootstrap servers; without them, the demo runs on an embedded cluster.") var brokers: String?
+    @Option(help: "Demo: the fault to inject: \(DemoApplication.Fault.allCases.map(\.rawValue).joined(separator: ", ")).") var fault = "db-latency"
+    @Option(help: "Demo: how much faster than the clock event time runs.") var speed = 40.0
+    @Option(help: "Demo: stop after this many seconds even if no incident closed.") var timeoutSeconds = 180
+    @Flag(help: "Print incident JSON lines instead of the readable report.") var json = false
+    @OptionGroup var job: AIOpsJobOptions
 
     func validate() throws {
-        guard events > 0 else { throw ValidationError("--events must be positive, got \(events)") }
-        guard (1...1000).contains(services) else { throw ValidationError("--services must be within 1...1000, got \(services)") }
-        guard (1...128).contains(parallelism) else { throw ValidationError("--parallelism must be within 1...128, got \(parallelism)") }
-        guard faultFactor > 0 else { throw ValidationError("--fault-factor must be positive") }
+        guard DemoApplication.Fault(rawValue: fault) != nil else {
+            throw ValidationError("--fault \(fault): unknown; choose from \(DemoApplication.Fault.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard speed >= 1 && speed <= 1000 else { throw ValidationError("--speed must be within 1...1000, got \(speed)") }
+        guard timeoutSeconds > 0 else { throw ValidationError("--timeout-seconds must be positive, got \(timeoutSeconds)") }
     }
 
     func run() throws {
-        let workload = LatencyWorkload(events: events, services: services, faultService: faultService, faultFactor: faultFactor)
-        let env = StreamEnvironment(name: "latency-watch", parallelism: parallelism)
-        let late = OutputTag<Request>("late")
-        let windows = env.generate(count: events, name: "requests",
-                                   watermarks: .boundedOutOfOrderness(.milliseconds(LatencyWorkload.disorder)) { $0.timestamp },
-                                   workload.request)
-            .keyBy(\.service)
-            .window(.tumbling(.seconds(10)))
-            .sideOutputLateData(late)
-            .aggregate(name: "latency-window", LatencyStatsAggregate()) { service, window, stats in
-                ServiceWindow(service: service, window: window, stats: stats)
-            }
-        let findings = windows.keyBy(\.service).process(name: "baseline-detector", BaselineDetector()).collect()
-        let lateRecords = windows.sideOutput(late).discard(name: "late")
-
-        if explain {
-            print("plan:")
-            for line in try env.describePlan() { print("  \(line)") }
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = .warning
+            return h
         }
-        print("running latency-watch: \(events) requests, \(services) services, parallelism \(parallelism); fault: \(faultService) ×\(faultFactor) from t=\(workload.faultStart / 1000)s")
-        let started = Date()
-        let result = try env.execute()
-        let seconds = Date().timeIntervalSince(started)
-
-        let all = findings.values
-        for f in all where verbose || f.isAnomaly { print(f.text) }
-        let anomalies = all.filter(\.isAnomaly)
-        print(String(format: "done in %.2f s: %.2f M requests/s, %d service windows evaluated, %d anomalies, %d late records",
-                     seconds, Double(events) / seconds / 1e6, all.count, anomalies.count, lateRecords.count))
-        let backpressure = result.metrics.tasks.reduce(UInt64(0)) { $0 + $1.backpressureNanos } / 1_000_000
-        print("tasks: \(result.metrics.tasks.count), time blocked by backpressure: \(backpressure) ms")
-        if anomalies.isEmpty { throw ExitCode(3) }  // the injected fault must be found
+        if let brokers { return try live(brokers: brokers) }
+        try demo()
     }
+
+    /// On real topics, until stopped.
+    private func live(brokers: String) throws {
+        let aiops = try AIOpsJob(job, brokers: brokers, name: "vigil", remediation: try job.loadPolicies(command: "run"), onAudit: printAudit)
+        attachReport(aiops.incidents)
+        aiops.dispatcher?.start()
+        _ = try aiops.environment.execute()
+        try aiops.finishRemediation(command: "run")
+    }
+
+    private func demo() throws {
+        let fault = DemoApplication.Fault(rawValue: fault)!
+        let cluster = try MockKafkaCluster(brokers: 1)
+        for topic in [OTLPTopics.spans, OTLPTopics.logs, OTLPTopics.metrics, job.deadLetterTopic] { try cluster.createTopic(topic, partitions: 1) }
+        var schedule = DemoWorkload.Schedule()
+        schedule.speed = speed
+        let workload = try DemoWorkload(brokers: cluster.bootstrapServers, fault: fault, schedule: schedule, properties: ["log_level": "2"])
+
+        // The demo's own settings where the user left the defaults: a detector that learns in
+        // minutes (the ensemble needs hours), windows sized to the simulated shop, state in a
+        // temporary directory, and dry-run policies.
+        var o = job
+        o.signals = [.spans, .logs]
+        if o.detector == "ensemble" { o.detector = "ewma" }
+        if o.quietSeconds == 300 { o.quietSeconds = 120 }
+        if o.checkpointIntervalMs == 10_000 { o.checkpointIntervalMs = 1_000 }
+        let temporary = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-demo-\(UUID().uuidString)").path
+        if o.state == nil { o.state = temporary }
+        defer { try? FileManager.default.removeItem(atPath: temporary) }
+        let policies = try job.loadPolicies(command: "run") ?? PolicyFile.parse(Self.demoPolicies, file: "(built-in demo policies)")
+
+        print("vigil demo: a shop of 12 services on an embedded Kafka cluster (\(cluster.bootstrapServers)), event time ×\(Int(speed))")
+        print("  traffic: 20 requests/s through frontend, catalog, recommendation, ads, cart, checkout, currency, payment,")
+        print("           shipping, quote, orders, email; databases mysql/catalog, postgresql/orders, redis/cart")
+        print("  fault:   \(fault.description), after \(schedule.historyMs / 60_000) minutes of normal traffic, for \(schedule.faultMs / 60_000) minutes")
+        print("  policies: \(policies.policies.map { $0.name + ($0.dryRun ? " (dry run)" : "") }.joined(separator: ", "))\n")
+
+        // The embedded cluster's clients keep quiet: their disconnects at the end are no news.
+        let aiops = try AIOpsJob(o, brokers: cluster.bootstrapServers, name: "vigil-demo", remediation: policies,
+                                 kafkaProperties: ["log_level": "2"], onAudit: printAudit)
+        let closed = OnceFlag()
+        attachReport(aiops.incidents)
+        // The demo is over once an incident that the fault opened has closed.
+        let faultStart = workload.faultStartMs
+        aiops.incidents.process(name: "demo end") { (i: RemediationIncident, _: ProcessContext<Never>) in
+            if i.change == "closed" && i.openedMs >= faultStart - 60_000 { closed.set() }
+        }
+        let started = Date()
+        let handle = try aiops.environment.start()
+        aiops.dispatcher?.start()
+        workload.start()
+        var lastProgress = Date.distantPast
+        while !closed.isSet && Date().timeIntervalSince(started) < Double(timeoutSeconds) {
+            Thread.sleep(forTimeInterval: 0.2)
+            if Date().timeIntervalSince(lastProgress) >= 5 && !json {
+                lastProgress = Date()
+                let t = workload.eventTime
+                let phase = t < workload.faultStartMs ? "normal traffic" : t < workload.faultEndMs ? "FAULT ACTIVE" : "fault over"
+                print(String(format: "  [%5.1f s] shop time +%d min %02d s: %@", Date().timeIntervalSince(started),
+                             (t - workload.startMs) / 60_000, (t - workload.startMs) / 1000 % 60, phase))
+            }
+        }
+        workload.stop()
+        // What the last decisions make must run: one more checkpoint releases them.
+        if aiops.dispatcher != nil { _ = try? handle.triggerCheckpoint() }
+        try aiops.finishRemediation(command: "run")
+        handle.cancel()
+        _ = try handle.wait()
+        try workload.wait()
+        if closed.isSet {
+            print("\ndone in \(String(format: "%.1f", Date().timeIntervalSince(started))) s: the fault's incident closed. "
+                  + "Run on your own topics with: vigil run --brokers HOST:PORT --state DIR [--policies FILE]")
+        } else {
+            print("\nstopped after \(timeoutSeconds) s: no incident of the fault closed")
+            throw ExitCode(1)
+        }
+    }
+
+    private func attachReport(_ incidents: DataStream<RemediationIncident>) {
+        if json {
+            incidents.map { JSONLines.line(kind: "incident", $0) }.print()
+        } else {
+            incidents.map(name: "report") { IncidentReportText.text($0) }.print()
+        }
+    }
+
+    private var printAudit: @Sendable (AuditRecord) -> Void {
+        let json = self.json
+        return { r in
+            guard !json, r.event != .started else { return }
+            print(IncidentReportText.text(r))
+        }
+    }
+
+    /// What the demo does about incidents when no --policies is given: nothing for real.
+    static let demoPolicies = """
+        policies:
+          - name: page-oncall
+            match: {severity: warning}
+            dry_run: true
+            actions:
+              - webhook: {url: "http://alertmanager.example:9093/api/v2/alerts", body: alertmanager}
+          - name: restart-service
+            match: {root_cause_kind: [service, operation]}
+            dry_run: true
+            actions:
+              - exec: {program: /usr/bin/kubectl, args: [rollout, restart, "deployment/{root_cause.service}"]}
+          - name: fail-over-database
+            match: {root_cause_kind: peer}
+            dry_run: true
+            actions:
+              - exec: {program: /usr/local/bin/db-failover, args: ["{root_cause.entity}"]}
+        """
+}
+
+/// A flag set from a task thread and read from the main one.
+final class OnceFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.lock(); value = true; lock.unlock() }
+    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
 }

@@ -6,10 +6,10 @@ struct VigilCommand: ParsableCommand {
         commandName: "vigil",
         abstract: "Vigil: a stream-processing AIOps engine.",
         discussion: """
-            Today `vigil run` runs the example topology on the dataflow runtime. The AIOps job \
-            (Kafka, OTLP, detectors, root-cause ranking) replaces it as those parts land.
+            `vigil run` runs the AIOps job (without --brokers: a demo on an embedded Kafka \
+            cluster); `vigil example` runs the runtime's example topology.
             """,
-        subcommands: [RunCommand.self, BrokerCommand.self, OTLPDumpCommand.self, KafkaPipeCommand.self, LogsCommand.self, REDCommand.self, IncidentsCommand.self, RemediateCommand.self, ApproveCommand.self, AuditCommand.self, CheckCommand.self, BenchCommand.self, ExactlyOnceDemoCommand.self],
+        subcommands: [RunCommand.self, ExampleCommand.self, BrokerCommand.self, OTLPDumpCommand.self, KafkaPipeCommand.self, LogsCommand.self, REDCommand.self, IncidentsCommand.self, RemediateCommand.self, ApproveCommand.self, AuditCommand.self, CheckCommand.self, BenchCommand.self, ExactlyOnceDemoCommand.self],
         defaultSubcommand: RunCommand.self
     )
 }

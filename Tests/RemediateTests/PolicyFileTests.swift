@@ -65,6 +65,7 @@ final class PolicyFileTests: XCTestCase {
             ("policies:\n  - name: a\n    cooldown: 30\n    actions: [{exec: {program: /bin/true}}]\n", 3, "'30' is not a duration"),
             ("policies:\n  - name: a\n    actions:\n      - exec: {program: rm}\n", 4, "must be an absolute path"),
             ("policies:\n  - name: a\n    actions:\n      - exec: {program: /nonexistent/tool}\n", 4, "is not an executable file"),
+            ("policies:\n  - name: a\n    actions:\n      - exec: {program: /nonexistent/tool}\n    dry_run: false\n", 4, "is not an executable file"),
             ("policies:\n  - name: a\n    actions:\n      - exec: {program: /bin/echo, args: \"{root_cause.entity}\"}\n", 4, "exec.args must be a list"),
             ("policies:\n  - name: a\n    actions:\n      - exec: {program: /bin/echo, args: [\"{root.cause}\"]}\n", 4, "unknown field {root.cause}"),
             ("policies:\n  - name: a\n    actions:\n      - webhook: {url: \"ftp://x/y\"}\n", 4, "is not an http:// or https:// URL"),
@@ -90,6 +91,11 @@ final class PolicyFileTests: XCTestCase {
                 XCTAssertTrue(text.contains(c.reason), "expected '\(c.reason)' in: \(text)")
             }
         }
+    }
+
+    func testADryRunPolicyMayNameAProgramThisMachineLacks() throws {
+        let c = try PolicyFile.parse("policies:\n  - name: a\n    actions:\n      - exec: {program: /usr/local/bin/not-here}\n    dry_run: true\n", file: "f.yaml")
+        XCTAssertTrue(c.policies[0].dryRun)
     }
 
     func testEveryProblemOfAFileIsReportedAtOnce() {

@@ -12,8 +12,9 @@ final class DeadLetterQueue: @unchecked Sendable {
 
     init(topic: String, properties: KafkaProperties, logger: Logger) throws {
         self.topic = topic
+        // The consumer's connection and logging settings; none of its consumer-only ones.
         var p = KafkaProperties(brokers: properties["bootstrap.servers"] ?? "")
-        for (k, v) in properties.entries where k.hasPrefix("security.") || k.hasPrefix("sasl.") || k.hasPrefix("ssl.") { p[k] = v }
+        for (k, v) in properties.entries where k.hasPrefix("security.") || k.hasPrefix("sasl.") || k.hasPrefix("ssl.") || k == "log_level" { p[k] = v }
         self.producer = try KafkaProducer(properties: p)
         self.logger = logger
     }

@@ -113,6 +113,14 @@ public enum PolicyFile {
         if !hasName { f.problem(node, "a policy needs a name") }
         if !hasActions { f.problem(node, "policy '\(p.name)' has no actions") }
         if p.dryRun && p.approvalTimeoutMs != nil { f.problem(node, "policy '\(p.name)' is dry_run and needs approval: choose one") }
+        // A program that will run must be there now; a dry-run policy may be staged on a
+        // machine without it (it is never run).
+        if !p.dryRun {
+            for (program, at) in f.programs where !FileManager.default.isExecutableFile(atPath: program) {
+                f.problem(at, "exec.program '\(program)' is not an executable file")
+            }
+        }
+        f.programs.removeAll()
         return f.problems.count == before ? p : nil
     }
 
@@ -201,8 +209,8 @@ public enum PolicyFile {
                 guard let s = f.string(v, "exec.program") else { continue }
                 if !s.hasPrefix("/") {
                     f.problem(v, "exec.program '\(s)' must be an absolute path (PATH is not searched, and no shell runs it)")
-                } else if !FileManager.default.isExecutableFile(atPath: s) {
-                    f.problem(v, "exec.program '\(s)' is not an executable file")
+                } else {
+                    f.programs.append((s, v))
                 }
                 spec.program = s
             case "args":

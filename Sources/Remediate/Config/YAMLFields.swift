@@ -7,6 +7,8 @@ import Yams
 public final class YAMLFields {
     public let file: String
     public private(set) var problems: [ConfigProblem] = []
+    /// Exec programs of the policy being read, checked once it is known whether it is a dry run.
+    var programs: [(String, Node)] = []
 
     public init(file: String) { self.file = file }
 

@@ -32,6 +32,8 @@ public final class ActionDispatcher: @unchecked Sendable {
     let webhooks: WebhookSender
     let clock: @Sendable () -> Date
     let logger: Logger
+    /// Told of every audit record as it is written (e.g. to print it for a person watching).
+    let onRecord: (@Sendable (AuditRecord) -> Void)?
 
     private let lock = NSCondition()
     private var wakeRequested = false
@@ -48,7 +50,8 @@ public final class ActionDispatcher: @unchecked Sendable {
     /// idempotency key; without it, Kafka actions fail with a clear reason.
     public init(directory: String, kafka: (@Sendable (PlannedAction.Kafka, String) throws -> Void)? = nil,
                 logger: Logger = Logger(label: "vigil.remediate"), clock: @escaping @Sendable () -> Date = { Date() },
-                retrySleep: @escaping @Sendable (Double) -> Void = { Thread.sleep(forTimeInterval: $0) }) throws {
+                retrySleep: @escaping @Sendable (Double) -> Void = { Thread.sleep(forTimeInterval: $0) },
+                onRecord: (@Sendable (AuditRecord) -> Void)? = nil) throws {
         outbox = try Outbox(directory: directory + "/outbox")
         audit = try AuditLog(path: directory + "/audit.jsonl")
         approvals = try ApprovalStore(directory: directory + "/approvals")
@@ -56,6 +59,7 @@ public final class ActionDispatcher: @unchecked Sendable {
         self.webhooks = WebhookSender(sleep: retrySleep)
         self.clock = clock
         self.logger = logger
+        self.onRecord = onRecord
         try loadProgress()
     }
 
@@ -246,7 +250,9 @@ public final class ActionDispatcher: @unchecked Sendable {
     }
 
     private func record(_ event: AuditRecord.Event, _ e: OutboxEntry, _ a: PlannedAction?, _ detail: String, count: (inout Counts) -> Void) throws {
-        try audit.append(AuditRecord(event: event, entry: e, action: a, detail: detail, now: clock()), sync: event == .started)
+        let r = AuditRecord(event: event, entry: e, action: a, detail: detail, now: clock())
+        try audit.append(r, sync: event == .started)
+        onRecord?(r)
         lock.lock()
         progress["\(e.id)#\(a?.index ?? -1)", default: []].insert(event)
         count(&counts)
