@@ -71,6 +71,21 @@ final class LogAnomalyTests: XCTestCase {
         XCTAssertEqual(h.takeOutput(), [], "after one silent window the timers stop")
     }
 
+    /// A service's telemetry starts part-way through a window. Its first window's small count
+    /// must not become the baseline: found by `vigil run`'s demo, where every service's steady
+    /// rate was reported as a rate shift once warm.
+    func testAFirstWindowCutShortIsNoBaselineAndSteadyRatesAfterItAreNoShift() throws {
+        let h = harness()
+        // Window 0: the service starts at 9 s of 10, 20 messages; then 200 per window.
+        for i in 0..<20 { try h.send(LogEvent(service: "api", severityNumber: 9, message: served(i)), at: 9 * second + Int64(i) * 10) }
+        try h.watermark(10 * second - 1)
+        for w in 1..<10 {
+            try sendWindow(h, Int64(w), count: 200 + (w % 3) * 5, served)
+            try h.watermark(Int64(w + 1) * 10 * second - 1)
+        }
+        XCTAssertEqual(h.takeOutput(), [], "a steady 200–210 per window is no anomaly")
+    }
+
     func testTheEndOfABoundedInputIsNotASilence() throws {
         let h = harness()
         for w in 0..<6 {

@@ -13,7 +13,8 @@ import Stream
 /// At the end of a bounded input the window in progress closes short: it is judged for rises
 /// (a burst, a rate jump) but not for drops.
 ///
-/// A service's first `warmupWindows` windows only teach: no events. Records need event-time
+/// A service's first `warmupWindows` windows only teach: no events. Its very first window
+/// teaches nothing (it began with the service's first message, part-way through). Records need event-time
 /// timestamps. State: one `ServiceLogState` per service, checkpointed with the job.
 public struct LogAnomalyFunction: KeyedProcessFunction, @unchecked Sendable {
     public typealias Key = String
@@ -102,6 +103,9 @@ public struct LogAnomalyFunction: KeyedProcessFunction, @unchecked Sendable {
         let window = config.window.milliseconds
         let end = s.windowStart + window
         let warm = s.closedWindows >= config.warmupWindows
+        // A service's first window began when its first message came, not at the window's
+        // start: its counts are a fraction of a window's, and would teach a baseline too low.
+        let partial = s.closedWindows == 0
         // Templates evicted from the store take their baselines with them.
         for id in s.rates.keys where !s.templates.contains(id) { s.rates[id] = nil }
         var ids = Set(s.rates.keys)
@@ -117,8 +121,8 @@ public struct LogAnomalyFunction: KeyedProcessFunction, @unchecked Sendable {
                                           observed: count, expected: baseline.mean, score: z))
                 }
             }
-            if s.templates.contains(id) {
-                baseline.add(count, weight: config.baselineWeight, limit: config.threshold)
+            if s.templates.contains(id) && !partial {
+                baseline.add(count, weight: config.baselineWeight, limit: config.threshold, established: config.warmupWindows)
                 s.rates[id] = baseline
             }
         }
@@ -130,7 +134,7 @@ public struct LogAnomalyFunction: KeyedProcessFunction, @unchecked Sendable {
                                       templateID: nil, template: nil, observed: errors, expected: s.errorRate.mean, score: z))
             }
         }
-        s.errorRate.add(errors, weight: config.baselineWeight, limit: config.threshold)
+        if !partial { s.errorRate.add(errors, weight: config.baselineWeight, limit: config.threshold, established: config.warmupWindows) }
         s.counts.removeAll(keepingCapacity: true)
         s.errors = 0
         s.closedWindows += 1

@@ -14,12 +14,16 @@ struct RateBaseline: Sendable, Equatable {
         (count - mean) / max(variance, mean, 1).squareRoot()
     }
 
-    /// Folds in a window's count, clipped to `limit` deviations from the mean once the
-    /// baseline is established, so that one anomalous window does not blind it to the next
-    /// (after a burst, a full stop would otherwise look normal).
-    mutating func add(_ count: Double, weight: Double, limit: Double) {
+    /// Folds in a window's count. Until `established` windows are in, every window weighs the
+    /// same (a running mean: an unusual first window must not stay in the baseline for
+    /// dozens of windows, as it would at the exponential weight). From then on the weight is
+    /// `weight` and the count is clipped to `limit` deviations from the mean, so that one
+    /// anomalous window does not blind it to the next (after a burst, a full stop would
+    /// otherwise look normal).
+    mutating func add(_ count: Double, weight: Double, limit: Double, established: Int) {
         var count = count
-        if windows > 0 {
+        let weight = windows < established ? max(weight, 1 / Double(windows + 1)) : weight
+        if windows >= established {
             let spread = max(variance, mean, 1).squareRoot()
             count = min(max(count, mean - limit * spread), mean + limit * spread)
         }
