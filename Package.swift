@@ -76,6 +76,7 @@ let package = Package(
             dependencies: [
                 "Stream", "Ingest", "Detectors", "RCA", "Remediate", "AIOps",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: hotPathSettings

@@ -6,19 +6,35 @@ import Remediate
 struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
-        abstract: "Validates a remediation policy file without running it.",
+        abstract: "Validates a configuration file (vigil.yaml) or a remediation policy file without running anything.",
         discussion: "Exit status 0 when it is valid; otherwise 1, with one FILE:LINE: reason line per problem."
     )
 
-    @Option(help: "Remediation policy file (YAML).") var policies: String
+    @Option(help: "Configuration file of vigil run (docs/configuration.md), remediation policies included.") var config: String?
+    @Option(help: "Remediation policy file (docs/remediation.md).") var policies: String?
+
+    func validate() throws {
+        guard config != nil || policies != nil else { throw ValidationError("give --config FILE or --policies FILE") }
+    }
 
     func run() throws {
-        do {
-            let config = try PolicyFile.load(path: policies)
-            print("\(policies): \(config.policies.count) policies, \(config.policies.reduce(0) { $0 + $1.actions.count }) actions: valid")
-        } catch let e as ConfigError {
-            FileHandle.standardError.write(Data("\(e)\n".utf8))
+        var problems: [ConfigProblem] = []
+        if let config {
+            do {
+                let c = try VigilConfigFile.load(path: config, over: AIOpsJobOptions.parse([]))
+                print("\(config): valid" + (c.remediation.map { p in ", with \(Self.count(p))" } ?? ""))
+            } catch let e as ConfigError { problems += e.problems }
+        }
+        if let policies {
+            do { print("\(policies): \(Self.count(try PolicyFile.load(path: policies))): valid") } catch let e as ConfigError { problems += e.problems }
+        }
+        if !problems.isEmpty {
+            FileHandle.standardError.write(Data((problems.map(\.description).joined(separator: "\n") + "\n").utf8))
             throw ExitCode(1)
         }
+    }
+
+    static func count(_ c: RemediationConfig) -> String {
+        "\(c.policies.count) policies, \(c.policies.reduce(0) { $0 + $1.actions.count }) actions"
     }
 }

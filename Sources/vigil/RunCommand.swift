@@ -25,6 +25,7 @@ struct RunCommand: ParsableCommand {
             """
     )
 
+    @Option(help: "Configuration file (docs/configuration.md); its settings take precedence over the options below.") var config: String?
     @Option(help: "Kafka bootstrap servers; without them, the demo runs on an embedded cluster.") var brokers: String?
     @Option(help: "Demo: the fault to inject: \(DemoApplication.Fault.allCases.map(\.rawValue).joined(separator: ", ")).") var fault = "db-latency"
     @Option(help: "Demo: how much faster than the clock event time runs.") var speed = 40.0
@@ -46,21 +47,34 @@ struct RunCommand: ParsableCommand {
             h.logLevel = .warning
             return h
         }
-        if let brokers { return try live(brokers: brokers) }
-        try demo()
+        var settings = VigilConfigFile(brokers: brokers, job: job)
+        if let config {
+            do { settings = try VigilConfigFile.load(path: config, over: job) } catch let e as ConfigError {
+                FileHandle.standardError.write(Data("vigil run: the configuration has problems:\n\(e)\n".utf8))
+                throw ExitCode(2)
+            }
+            settings.brokers = brokers ?? settings.brokers
+        }
+        let remediation = try settings.remediation ?? job.loadPolicies(command: "run")
+        if let brokers = settings.brokers { return try live(brokers: brokers, settings.job, remediation) }
+        try demo(settings, remediation)
     }
 
     /// On real topics, until stopped.
-    private func live(brokers: String) throws {
-        let aiops = try AIOpsJob(job, brokers: brokers, name: "vigil", remediation: try job.loadPolicies(command: "run"), onAudit: printAudit)
+    private func live(brokers: String, _ job: AIOpsJobOptions, _ remediation: RemediationConfig?) throws {
+        if remediation != nil && job.state == nil {
+            throw ValidationError("remediation needs a state directory (--state or checkpoints.dir): an action runs only after its checkpoint")
+        }
+        let aiops = try AIOpsJob(job, brokers: brokers, name: "vigil", remediation: remediation, onAudit: printAudit)
         attachReport(aiops.incidents)
         aiops.dispatcher?.start()
         _ = try aiops.environment.execute()
         try aiops.finishRemediation(command: "run")
     }
 
-    private func demo() throws {
-        let fault = DemoApplication.Fault(rawValue: fault)!
+    private func demo(_ settings: VigilConfigFile, _ remediation: RemediationConfig?) throws {
+        let fault = DemoApplication.Fault(rawValue: settings.demoFault ?? fault)!
+        let speed = settings.demoSpeed ?? speed
         let cluster = try MockKafkaCluster(brokers: 1)
         for topic in [OTLPTopics.spans, OTLPTopics.logs, OTLPTopics.metrics, job.deadLetterTopic] { try cluster.createTopic(topic, partitions: 1) }
         var schedule = DemoWorkload.Schedule()
@@ -70,7 +84,7 @@ struct RunCommand: ParsableCommand {
         // The demo's own settings where the user left the defaults: a detector that learns in
         // minutes (the ensemble needs hours), windows sized to the simulated shop, state in a
         // temporary directory, and dry-run policies.
-        var o = job
+        var o = settings.job
         o.signals = [.spans, .logs]
         if o.detector == "ensemble" { o.detector = "ewma" }
         if o.quietSeconds == 300 { o.quietSeconds = 120 }
@@ -78,7 +92,7 @@ struct RunCommand: ParsableCommand {
         let temporary = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-demo-\(UUID().uuidString)").path
         if o.state == nil { o.state = temporary }
         defer { try? FileManager.default.removeItem(atPath: temporary) }
-        let policies = try job.loadPolicies(command: "run") ?? PolicyFile.parse(Self.demoPolicies, file: "(built-in demo policies)")
+        let policies = try remediation ?? PolicyFile.parse(Self.demoPolicies, file: "(built-in demo policies)")
 
         print("vigil demo: a shop of 12 services on an embedded Kafka cluster (\(cluster.bootstrapServers)), event time ×\(Int(speed))")
         print("  traffic: 20 requests/s through frontend, catalog, recommendation, ads, cart, checkout, currency, payment,")

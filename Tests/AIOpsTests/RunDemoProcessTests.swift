@@ -20,8 +20,12 @@ final class RunDemoProcessTests: XCTestCase {
         XCTAssertTrue(out.contains("done in"), out)
     }
 
+    /// The fault chosen in a configuration file (which takes precedence over --fault).
     func testTheErrorBurstDemoNamesPaymentInJSONLines() throws {
-        let (status, out, errors) = try ChildProcesses.runVigilCapturingOutput(["run", "--fault", "error-burst", "--json", "--timeout-seconds", "150"])
+        let config = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-demo-\(UUID()).yaml").path
+        try "demo: {fault: error-burst}\nwindows: {red: 10s}\n".write(toFile: config, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: config) }
+        let (status, out, errors) = try ChildProcesses.runVigilCapturingOutput(["run", "--config", config, "--fault", "db-latency", "--json", "--timeout-seconds", "150"])
         XCTAssertEqual(status, 0, "\(out)\n\(errors.suffix(2000))")
         let incidents = out.split(separator: "\n").filter { $0.hasPrefix("{\"kind\":\"incident\"") }
             .compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }

@@ -238,7 +238,7 @@ public enum PolicyFile {
         return spec
     }
 
-    static func yamlErrorLine(_ error: Error) -> Int {
+    public static func yamlErrorLine(_ error: Error) -> Int {
         guard let y = error as? YamlError else { return 1 }
         switch y {
         case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): return mark.line
@@ -247,7 +247,7 @@ public enum PolicyFile {
         }
     }
 
-    static func yamlErrorReason(_ error: Error) -> String {
+    public static func yamlErrorReason(_ error: Error) -> String {
         guard let y = error as? YamlError else { return "\(error)" }
         switch y {
         case .scanner(let c, let problem, _, _), .parser(let c, let problem, _, _), .composer(let c, let problem, _, _):
