@@ -34,8 +34,11 @@ struct IncidentsCommand: ParsableCommand {
         let aiops = try AIOpsJob(job, brokers: brokers, name: "incidents", remediation: remediation)
         if job.output == nil { aiops.incidents.map { JSONLines.line(kind: "incident", $0) }.print() }
         aiops.dispatcher?.start()
-        _ = try aiops.environment.execute()
+        let handle = try aiops.environment.start()
+        let stop = GracefulStop(handle, command: "incidents", checkpointing: job.state != nil)
+        _ = try handle.wait()
         try aiops.finishRemediation(command: "incidents")
+        _ = stop
         let c = IngestCounters.shared
         FileHandle.standardError.write(Data("incidents: \(c.messages.load(ordering: .relaxed)) messages, \(c.deadLetters.load(ordering: .relaxed)) dead letters\n".utf8))
     }

@@ -40,16 +40,7 @@ struct KafkaPipeCommand: ParsableCommand {
         _ = try parsedProperties()
     }
 
-    func parsedProperties() throws -> KafkaProperties {
-        var p: KafkaProperties = [:]
-        for kv in consumerProperty {
-            guard let eq = kv.firstIndex(of: "="), eq != kv.startIndex else {
-                throw ValidationError("--consumer-property '\(kv)': expected KEY=VALUE")
-            }
-            p[String(kv[..<eq])] = String(kv[kv.index(after: eq)...])
-        }
-        return p
-    }
+    func parsedProperties() throws -> KafkaProperties { try KafkaProperties(consumerProperties: consumerProperty) }
 
     struct Numbered: Sendable {
         var seq: Int64
@@ -99,5 +90,18 @@ struct KafkaPipeCommand: ParsableCommand {
         let job = try env.start()
         _ = try job.wait()
         print("done: \(job.completedCheckpoints.count) checkpoints, \(IngestCounters.shared.messages.load(ordering: .relaxed)) messages, \(IngestCounters.shared.deadLetters.load(ordering: .relaxed)) dead letters")
+    }
+}
+
+extension KafkaProperties {
+    /// `--consumer-property KEY=VALUE` options.
+    init(consumerProperties list: [String]) throws {
+        self = [:]
+        for kv in list {
+            guard let eq = kv.firstIndex(of: "="), eq != kv.startIndex else {
+                throw ValidationError("--consumer-property '\(kv)': expected KEY=VALUE")
+            }
+            self[String(kv[..<eq])] = String(kv[kv.index(after: eq)...])
+        }
     }
 }

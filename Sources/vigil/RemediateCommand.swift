@@ -17,7 +17,8 @@ struct RemediateCommand: ParsableCommand {
             from --brokers/--topic. Every decision and every action's outcome is appended to \
             DIR/audit.jsonl (read it with `vigil audit --dir DIR`); actions of policies with an \
             approval wait for `vigil approve ID --dir DIR`. Killed and started again with the same \
-            --state and --dir, the job neither loses an action nor runs an exec action twice.
+            --state and --dir, the job neither loses an action nor runs an exec action twice. \
+            SIGTERM or SIGINT takes a final checkpoint, runs the actions it released, and exits.
             """
     )
 
@@ -29,6 +30,7 @@ struct RemediateCommand: ParsableCommand {
     @Option(help: "Topic of incident JSON lines.") var topic = "vigil_incidents"
     @Option(help: "Consumer group id.") var group = "vigil-remediate"
     @Option(help: "Dead-letter topic for messages that are not incidents (Kafka input).") var deadLetterTopic = "vigil_dead_letters"
+    @Option(help: "Extra librdkafka consumer property KEY=VALUE (repeatable).") var consumerProperty: [String] = []
     @Flag(help: "Stop at the end of the input (the file's end, or every partition's) once its actions ran.") var stopAtEnd = false
     @Option(help: "Milliseconds between checkpoints: the longest an action waits to run.") var checkpointIntervalMs: Int64 = 1000
 
@@ -69,17 +71,20 @@ struct RemediateCommand: ParsableCommand {
             var source = KafkaSourceOptions(brokers: brokers!, topics: [topic], groupID: group)
             source.boundedness = stopAtEnd ? .untilEndOfPartitions : .unbounded
             source.deadLetterTopic = deadLetterTopic
+            source.properties = try KafkaProperties(consumerProperties: consumerProperty)
             input = env.kafkaSource(source, name: "incidents topic") { IncidentDecoder() }
         }
         input.remediate(config, dispatcher: dispatcher)
 
         let job = try env.start()
+        let stop = GracefulStop(job, command: "remediate", checkpointing: true)
         _ = try job.wait()
         // Bounded input: the final checkpoint has made the last decisions ready; run them.
         while try !dispatcher.drain(timeout: 60) {
             FileHandle.standardError.write(Data("remediate: waiting for actions still running\n".utf8))
         }
         dispatcher.stop()
+        _ = stop
         let c = dispatcher.counted
         FileHandle.standardError.write(Data(("remediate: \(c.executed) executed, \(c.failed) failed, \(c.interrupted) interrupted, "
             + "\(c.suppressed) suppressed, \(c.dryRun) dry-run, \(c.awaitingApproval) awaiting approval in this run\n").utf8))

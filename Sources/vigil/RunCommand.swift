@@ -68,8 +68,11 @@ struct RunCommand: ParsableCommand {
         let aiops = try AIOpsJob(job, brokers: brokers, name: "vigil", remediation: remediation, onAudit: printAudit)
         attachReport(aiops.incidents)
         aiops.dispatcher?.start()
-        _ = try aiops.environment.execute()
+        let handle = try aiops.environment.start()
+        let stop = GracefulStop(handle, command: "run", checkpointing: job.state != nil)
+        _ = try handle.wait()
         try aiops.finishRemediation(command: "run")
+        _ = stop
     }
 
     private func demo(_ settings: VigilConfigFile, _ remediation: RemediationConfig?) throws {
@@ -112,10 +115,11 @@ struct RunCommand: ParsableCommand {
         }
         let started = Date()
         let handle = try aiops.environment.start()
+        let stop = GracefulStop(handle, command: "run", checkpointing: true)
         aiops.dispatcher?.start()
         workload.start()
         var lastProgress = Date.distantPast
-        while !closed.isSet && Date().timeIntervalSince(started) < Double(timeoutSeconds) {
+        while !closed.isSet && stop.stoppedBy == nil && Date().timeIntervalSince(started) < Double(timeoutSeconds) {
             Thread.sleep(forTimeInterval: 0.2)
             if Date().timeIntervalSince(lastProgress) >= 5 && !json {
                 lastProgress = Date()
@@ -127,11 +131,15 @@ struct RunCommand: ParsableCommand {
         }
         workload.stop()
         // What the last decisions make must run: one more checkpoint releases them.
-        if aiops.dispatcher != nil { _ = try? handle.triggerCheckpoint() }
+        if aiops.dispatcher != nil && stop.stoppedBy == nil { _ = try? handle.triggerCheckpoint() }
         try aiops.finishRemediation(command: "run")
         handle.cancel()
         _ = try handle.wait()
         try workload.wait()
+        if stop.stoppedBy != nil {
+            print("\nstopped")
+            return
+        }
         if closed.isSet {
             print("\ndone in \(String(format: "%.1f", Date().timeIntervalSince(started))) s: the fault's incident closed. "
                   + "Run on your own topics with: vigil run --brokers HOST:PORT --state DIR [--policies FILE]")

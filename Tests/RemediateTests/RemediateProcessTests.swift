@@ -195,6 +195,48 @@ final class RemediateProcessTests: XCTestCase {
         XCTAssertEqual(try audit().filter { $0.event == .executed && $0.kind == "kafka" }.count, 5)
     }
 
+    /// SIGTERM to a job that runs until stopped: a final checkpoint releases the actions it
+    /// decided (the periodic one is a minute away) and commits the offsets, so a restart
+    /// neither loses nor repeats anything.
+    func testSIGTERMTakesAFinalCheckpointThatReleasesActionsAndCommitsOffsets() throws {
+        let (broker, brokers) = try ChildProcesses.startBroker(topics: ["vigil_incidents:1", "vigil_dead_letters:1"], work: work)
+        defer { broker.terminate(); broker.waitUntilExit() }
+        let argv = work + "/argv.jsonl"
+        try """
+            policies:
+              - name: restart
+                actions:
+                  - exec: {program: \(RemediateFixtures.recordArgv), args: ["\(argv)", "{incident.id}"]}
+            """.write(toFile: work + "/policies.yaml", atomically: true, encoding: .utf8)
+        // Three incidents, then a message that is none: its dead letter, logged, says all three were read.
+        try writeIncidents((1...3).map { RemediateFixtures.incident(UInt64($0), at: Int64($0) * 1000) }, to: work + "/incidents.jsonl")
+        try (try String(contentsOfFile: work + "/incidents.jsonl", encoding: .utf8) + "\nnot an incident\n")
+            .write(toFile: work + "/incidents.jsonl", atomically: true, encoding: .utf8)
+        try ChildProcesses.run("kcat", ["-P", "-b", brokers, "-t", "vigil_incidents", "-l", work + "/incidents.jsonl"])
+        let arguments = ["remediate", "--policies", work + "/policies.yaml", "--dir", work + "/rem", "--state", work + "/state",
+                         "--brokers", brokers, "--topic", "vigil_incidents", "--checkpoint-interval-ms", "60000",
+                         // The mock cluster holds a rejoining group for a session timeout.
+                         "--consumer-property", "session.timeout.ms=3000", "--consumer-property", "heartbeat.interval.ms=300"]
+        let log = work + "/remediate.log"
+        let job = try ChildProcesses.startVigil(arguments, log: log)
+        let deadline = Date().addingTimeInterval(60)
+        func logText() -> String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+        while !logText().contains("dead letter"), job.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        XCTAssertTrue(logText().contains("dead letter"), logText())
+        XCTAssertFalse(FileManager.default.fileExists(atPath: argv), "nothing runs before a checkpoint")
+        kill(job.processIdentifier, SIGTERM)
+        job.waitUntilExit()
+        XCTAssertEqual(job.terminationStatus, 0, logText())
+        XCTAssertTrue(logText().contains("remediate: SIGTERM: taking a final checkpoint"), logText())
+        XCTAssertEqual(try String(contentsOfFile: argv, encoding: .utf8).split(separator: "\n").count, 3, "the final checkpoint released all three")
+
+        // Started again: the offsets were committed, nothing is read or run twice.
+        let (status, _, errors) = try ChildProcesses.runVigilCapturingOutput(arguments.filter { $0 != "60000" && $0 != "--checkpoint-interval-ms" } + ["--stop-at-end"])
+        XCTAssertEqual(status, 0, errors)
+        XCTAssertEqual(try String(contentsOfFile: argv, encoding: .utf8).split(separator: "\n").count, 3)
+        XCTAssertEqual(try audit().filter { $0.event == .executed }.count, 3)
+    }
+
     func testABadPolicyFileIsRejectedAtStartWithItsLines() throws {
         try "policies:\n  - name: a\n    cooldown: soon\n    actions:\n      - exec: {program: kubectl}\n".write(toFile: work + "/bad.yaml", atomically: true, encoding: .utf8)
         let (status, errors) = try ChildProcesses.runVigil(["check", "--policies", work + "/bad.yaml"])

@@ -22,4 +22,7 @@ public enum TaskMail: Sendable {
     case triggerCheckpoint(Int64, final: Bool)
     case checkpointComplete(Int64)
     case checkpointAborted(Int64)
+    /// Stop now, cleanly, having handled the mail before this (posted after a final
+    /// checkpoint's completion, so its transactions are committed first).
+    case stop
 }

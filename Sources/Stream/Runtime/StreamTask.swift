@@ -163,6 +163,8 @@ final class StreamTask {
             if let f = finalCheckpoint, id >= f, sourceExhausted { isFinished = true }
         case .checkpointAborted(let id):
             for op in operators { op.notifyCheckpointAborted(id) }
+        case .stop:
+            throw JobCancelled()
         }
     }
 

@@ -63,6 +63,21 @@ public final class JobHandle: @unchecked Sendable {
         for task in tasks { task.inbox?.close() }
     }
 
+    /// What SIGTERM should do: a checkpoint, then every task stops once it has acted on that
+    /// checkpoint's completion (committed its transactions, its Kafka offsets), so a restart
+    /// resumes exactly there. A task still busy after `timeout` seconds (blocked on a full
+    /// channel whose reader already stopped) is cancelled. `wait()` then returns.
+    @discardableResult
+    public func stopWithFinalCheckpoint(timeout: Double = 10) throws -> CompletedCheckpoint {
+        let checkpoint = try triggerCheckpoint()
+        coordinator?.stop()
+        for task in tasks { task.inbox?.post(.stop) }
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(timeout * 1e9)
+        while state.withLock({ $0.running > 0 }) && DispatchTime.now().uptimeNanoseconds < deadline { usleep(1000) }
+        cancel()
+        return checkpoint
+    }
+
     public var metrics: JobMetrics { JobMetrics.of(tasks) }
 
     private var isDone: Bool { state.withLock { $0.running == 0 } || cancelled.load(ordering: .relaxed) }
