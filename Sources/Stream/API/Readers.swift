@@ -68,7 +68,9 @@ public struct LinesFileReader: SourceReader {
     }
 
     let path: String
-    let fd: Int32
+    /// -1 once closed: closed exactly once (a second close could close a descriptor that
+    /// another thread has since opened under the same number).
+    var fd: Int32
     let rangeEnd: Int
     /// File offset of `buffer[bufferStart]`.
     var bufferOffset: Int
@@ -79,7 +81,7 @@ public struct LinesFileReader: SourceReader {
 
     public init(path: String, subtask: Int, parallelism: Int) throws {
         self.path = path
-        fd = open(path, O_RDONLY)
+        fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw OpenError(path: path, reason: String(cString: strerror(errno))) }
         var st = stat()
         fstat(fd, &st)
@@ -139,8 +141,13 @@ public struct LinesFileReader: SourceReader {
             try context.emit(line)
             n += 1
         }
-        if done { close(fd) }
+        if done { closeFile() }
         return done ? .finished : .more
+    }
+
+    private mutating func closeFile() {
+        if fd >= 0 { close(fd) }
+        fd = -1
     }
 }
 
@@ -167,7 +174,7 @@ extension LinesFileReader: CheckpointableReader {
         let offset = try r.readVarint()
         let wasDone = try Bool.decode(from: &r)
         if wasDone {
-            if !done { close(fd) }
+            closeFile()
             done = true
             return
         }
