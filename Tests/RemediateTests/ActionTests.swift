@@ -230,6 +230,18 @@ final class ActionTests: XCTestCase {
         XCTAssertEqual(sleeps.values, [0.1, 0.2, 0.4])
     }
 
+    /// A receiver that takes the request and never answers costs each attempt its timeout
+    /// (and a little), never the dispatcher: a CI run once hung a whole job on one request.
+    func testAReceiverThatNeverAnswersFailsTheAttemptsInsteadOfHangingTheDispatcher() throws {
+        let receiver = try WebhookReceiver(directory: dir, hang: true)
+        let started = Date()
+        let o = WebhookSender(sleep: { _ in }).send(.init(url: receiver.url, body: "[]", headers: [:], timeoutMs: 500, retries: 1, backoffMs: 1),
+                                                    idempotencyKey: "k")
+        XCTAssertFalse(o.succeeded)
+        XCTAssertEqual(o.attempts, 2)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 10, o.detail)
+    }
+
     func testTheIncidentBodyCarriesTheIncidentAndTheDecision() throws {
         let receiver = try WebhookReceiver(directory: dir)
         let config = RemediationConfig { Policy(name: "notify", actions: [.webhook(WebhookSpec(url: receiver.url, body: .incident))]) }

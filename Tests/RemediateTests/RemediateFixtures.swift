@@ -28,11 +28,11 @@ final class WebhookReceiver {
     let log: String
     let port: Int
 
-    init(directory: String, failFirst: Int = 0, answer: Int = 200) throws {
+    init(directory: String, failFirst: Int = 0, answer: Int = 200, hang: Bool = false) throws {
         log = directory + "/received.jsonl"
         let portFile = directory + "/receiver.port"
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [RemediateFixtures.webhookReceiver, "--port-file", portFile, "--log", log, "--fail-first", String(failFirst), "--answer", String(answer)]
+        process.arguments = [RemediateFixtures.webhookReceiver, "--port-file", portFile, "--log", log, "--fail-first", String(failFirst), "--answer", String(answer)] + (hang ? ["--hang"] : [])
         try process.run()
         let deadline = Date().addingTimeInterval(20)
         while !FileManager.default.fileExists(atPath: portFile) {

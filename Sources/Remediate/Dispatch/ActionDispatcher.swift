@@ -137,7 +137,7 @@ public final class ActionDispatcher: @unchecked Sendable {
     public func runOnce() throws {
         for name in outbox.ready() {
             let entries: [OutboxEntry]
-            do { entries = try outbox.entries(ofReady: name) } catch {
+            do { entries = try outbox.entries(ofReady: name) } catch let error as Outbox.Unreadable {
                 // Written with fsync and rename, so only a damaged disk gets here. Set it aside,
                 // loudly, rather than stop every action behind it.
                 try outbox.setAside(name)

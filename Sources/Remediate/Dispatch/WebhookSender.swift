@@ -32,6 +32,9 @@ struct WebhookSender: Sendable {
         request.httpBody = Data(w.body.utf8)
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         request.setValue(idempotencyKey, forHTTPHeaderField: "Idempotency-Key")
+        // A new connection per request: FoundationNetworking's connection reuse has been seen
+        // to hang a request forever (the completion never called, a thread spinning).
+        request.setValue("close", forHTTPHeaderField: "Connection")
         do {
             for (name, value) in w.headers { request.setValue(try SecretReference.resolve(value, environment: environment), forHTTPHeaderField: name) }
         } catch {
@@ -40,7 +43,7 @@ struct WebhookSender: Sendable {
         var backoff = Double(w.backoffMs) / 1000
         var last = ""
         for attempt in 1...(w.retries + 1) {
-            let (status, error) = post(request)
+            let (status, error) = post(request, timeout: Double(w.timeoutMs) / 1000)
             if let status {
                 last = "HTTP \(status)"
                 if (200..<300).contains(status) { return Outcome(succeeded: true, attempts: attempt, detail: last) }
@@ -60,14 +63,21 @@ struct WebhookSender: Sendable {
         let done = DispatchSemaphore(value: 0)
     }
 
-    private func post(_ request: URLRequest) -> (Int?, String?) {
+    /// One attempt. The session's own timeout should end it; if the completion is still not
+    /// called a while after that, the attempt is abandoned as failed rather than waited for
+    /// forever (a hung request would stop every action behind it).
+    private func post(_ request: URLRequest, timeout: Double) -> (Int?, String?) {
         let reply = Reply()
-        session.dataTask(with: request) { _, response, error in
+        let task = session.dataTask(with: request) { _, response, error in
             reply.status = (response as? HTTPURLResponse)?.statusCode
             reply.error = error.map { ($0 as NSError).localizedDescription }
             reply.done.signal()
-        }.resume()
-        reply.done.wait()
+        }
+        task.resume()
+        if reply.done.wait(timeout: .now() + timeout + 2) == .timedOut {
+            task.cancel()
+            return (nil, "no answer within \(timeout) s (abandoned)")
+        }
         return (reply.status, reply.error)
     }
 }

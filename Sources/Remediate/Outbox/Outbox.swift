@@ -30,10 +30,20 @@ public struct Outbox: Sendable {
         return all.filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }.sorted()
     }
 
+    /// The entries of a ready file. An I/O error is thrown as such (the next pass tries again);
+    /// content that does not decode is `Unreadable`.
     public func entries(ofReady name: String) throws -> [OutboxEntry] {
-        let text = try String(contentsOfFile: path("ready-", name), encoding: .utf8)
+        let bytes = try DurableFiles.read(path("ready-", name))
         let decoder = JSONDecoder()
-        return try text.split(separator: "\n").map { try decoder.decode(OutboxEntry.self, from: Data($0.utf8)) }
+        do {
+            return try bytes.split(separator: UInt8(ascii: "\n")).map { try decoder.decode(OutboxEntry.self, from: Data($0)) }
+        } catch {
+            throw Unreadable(description: "\(error)")
+        }
+    }
+
+    public struct Unreadable: Error, CustomStringConvertible {
+        public var description: String
     }
 
     func setAside(_ name: String) throws {

@@ -10,6 +10,7 @@ parser.add_argument("--port-file", required=True)
 parser.add_argument("--log", required=True)
 parser.add_argument("--fail-first", type=int, default=0)
 parser.add_argument("--answer", type=int, default=200)
+parser.add_argument("--hang", action="store_true", help="read requests, never answer")
 args = parser.parse_args()
 seen = {"count": 0}
 
@@ -19,6 +20,9 @@ class Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length).decode("utf-8")
         seen["count"] += 1
         failing = seen["count"] <= args.fail_first
+        if args.hang:
+            import time
+            time.sleep(3600)
         with open(args.log, "a") as f:
             f.write(json.dumps({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
                                 "body": body, "answered": 503 if failing else args.answer}) + "\n")
