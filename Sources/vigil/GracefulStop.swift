@@ -1,48 +1,59 @@
-import Dispatch
 import Foundation
 import Stream
+import Synchronization
+
+/// The signal that asked the process to stop (0: none). Set by the signal handler: a
+/// lock-free store is all a handler may safely do.
+private let stopRequested = Atomic<Int32>(0)
 
 /// What SIGTERM and SIGINT do to a running job: a final checkpoint (which commits output and
 /// Kafka offsets and releases remediation actions), then a clean stop — the orchestrator's
 /// "please stop" loses nothing and repeats nothing on the next start.
+///
+/// Plain signal handlers and a watching thread, not dispatch signal sources: on Linux those
+/// broke libdispatch's event loop under the crash test (its manager thread spun or trapped,
+/// taking URLSession's callbacks with it).
 final class GracefulStop: @unchecked Sendable {
-    // @unchecked: `signalled` is guarded by `lock`; the sources are touched only in init/deinit.
+    // @unchecked: `signalled` is guarded by `lock`. The watcher holds it weakly: once the
+    // command lets go of it (the job ended by itself), the watcher ends too.
     private let lock = NSLock()
     private var signalled: Int32?
-    private var sources: [DispatchSourceSignal] = []
 
     /// Installs the handlers for `handle`'s job; `checkpointing`: whether a final checkpoint
     /// can be taken.
     init(_ handle: JobHandle, command: String, checkpointing: Bool) {
-        for sig in [SIGTERM, SIGINT] {
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { [self] in
-                lock.lock()
-                let first = signalled == nil
-                if first { signalled = sig }
-                lock.unlock()
-                guard first else { return }
-                let name = sig == SIGTERM ? "SIGTERM" : "SIGINT"
-                if checkpointing {
-                    FileHandle.standardError.write(Data("\(command): \(name): taking a final checkpoint\n".utf8))
-                    do {
-                        let c = try handle.stopWithFinalCheckpoint()
-                        FileHandle.standardError.write(Data("\(command): final checkpoint \(c.id) complete; stopping\n".utf8))
-                    } catch {
-                        FileHandle.standardError.write(Data("\(command): the final checkpoint failed (\(error)); stopping: the next start resumes from the one before\n".utf8))
-                    }
-                } else {
-                    FileHandle.standardError.write(Data("\(command): \(name): stopping (no --state: nothing is checkpointed)\n".utf8))
+        signal(SIGTERM) { stopRequested.store($0, ordering: .relaxed) }
+        signal(SIGINT) { stopRequested.store($0, ordering: .relaxed) }
+        let watcher = Thread { [weak self] in
+            while let me = self {
+                let sig = stopRequested.load(ordering: .relaxed)
+                if sig != 0 {
+                    me.lock.lock(); me.signalled = sig; me.lock.unlock()
+                    me.stop(handle, command: command, signal: sig, checkpointing: checkpointing)
+                    return
                 }
-                handle.cancel()  // (after a final checkpoint: already stopped)
+                usleep(50_000)
             }
-            source.resume()
-            sources.append(source)
         }
+        watcher.name = "vigil-signals"
+        watcher.start()
     }
 
-    deinit { for s in sources { s.cancel() } }
+    private func stop(_ handle: JobHandle, command: String, signal sig: Int32, checkpointing: Bool) {
+        let name = sig == SIGTERM ? "SIGTERM" : "SIGINT"
+        if checkpointing {
+            FileHandle.standardError.write(Data("\(command): \(name): taking a final checkpoint\n".utf8))
+            do {
+                let c = try handle.stopWithFinalCheckpoint()
+                FileHandle.standardError.write(Data("\(command): final checkpoint \(c.id) complete; stopping\n".utf8))
+            } catch {
+                FileHandle.standardError.write(Data("\(command): the final checkpoint failed (\(error)); stopping: the next start resumes from the one before\n".utf8))
+            }
+        } else {
+            FileHandle.standardError.write(Data("\(command): \(name): stopping (no --state: nothing is checkpointed)\n".utf8))
+        }
+        handle.cancel()  // (after a final checkpoint: already stopped)
+    }
 
     /// The signal that stopped the job, if one did.
     var stoppedBy: Int32? { lock.lock(); defer { lock.unlock() }; return signalled }

@@ -31,6 +31,8 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Demo: how much faster than the clock event time runs.") var speed = 40.0
     @Option(help: "Demo: stop after this many seconds even if no incident closed.") var timeoutSeconds = 180
     @Flag(help: "Print incident JSON lines instead of the readable report.") var json = false
+    @Option(help: "Port of the engine's /metrics endpoint (Prometheus text) on 127.0.0.1; 0: any free port (printed).") var metricsPort = 9477
+    @Flag(help: "No /metrics endpoint.") var noMetrics = false
     @OptionGroup var job: AIOpsJobOptions
 
     func validate() throws {
@@ -39,6 +41,7 @@ struct RunCommand: ParsableCommand {
         }
         guard speed >= 1 && speed <= 1000 else { throw ValidationError("--speed must be within 1...1000, got \(speed)") }
         guard timeoutSeconds > 0 else { throw ValidationError("--timeout-seconds must be positive, got \(timeoutSeconds)") }
+        guard (0...65535).contains(metricsPort) else { throw ValidationError("--metrics-port must be within 0...65535, got \(metricsPort)") }
     }
 
     func run() throws {
@@ -68,7 +71,9 @@ struct RunCommand: ParsableCommand {
         let aiops = try AIOpsJob(job, brokers: brokers, name: "vigil", remediation: remediation, onAudit: printAudit)
         attachReport(aiops.incidents)
         aiops.dispatcher?.start()
+        let metrics = metricsEndpoint()
         let handle = try aiops.environment.start()
+        metrics?.attach(handle)
         let stop = GracefulStop(handle, command: "run", checkpointing: job.state != nil)
         _ = try handle.wait()
         try aiops.finishRemediation(command: "run")
@@ -114,7 +119,9 @@ struct RunCommand: ParsableCommand {
             if i.change == "closed" && i.openedMs >= faultStart - 60_000 { closed.set() }
         }
         let started = Date()
+        let metrics = metricsEndpoint()
         let handle = try aiops.environment.start()
+        metrics?.attach(handle)
         let stop = GracefulStop(handle, command: "run", checkpointing: true)
         aiops.dispatcher?.start()
         workload.start()
@@ -146,6 +153,20 @@ struct RunCommand: ParsableCommand {
         } else {
             print("\nstopped after \(timeoutSeconds) s: no incident of the fault closed")
             throw ExitCode(1)
+        }
+    }
+
+    /// The /metrics endpoint, unless turned off; a port already taken is a warning, not a
+    /// reason not to run.
+    private func metricsEndpoint() -> MetricsEndpoint? {
+        guard !noMetrics else { return nil }
+        do {
+            let m = try MetricsEndpoint(port: metricsPort)
+            FileHandle.standardError.write(Data("vigil run: metrics at http://127.0.0.1:\(m.port)/metrics\n".utf8))
+            return m
+        } catch {
+            FileHandle.standardError.write(Data("vigil run: warning: \(error); running without /metrics (--metrics-port to choose another)\n".utf8))
+            return nil
         }
     }
 

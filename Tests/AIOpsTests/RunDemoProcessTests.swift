@@ -5,10 +5,36 @@ import XCTest
 /// `vigil run` with no brokers, as a newcomer runs it: the demo's incident, its root cause
 /// and the dry-run remediation appear in its output within the time limit.
 final class RunDemoProcessTests: XCTestCase {
+    /// Also scrapes /metrics while it runs: Prometheus text whose counters move.
     func testTheDemoFindsTheSlowDatabaseAndSaysWhatItWouldDo() throws {
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-run-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: work) }
         let started = Date()
-        let (status, out, errors) = try ChildProcesses.runVigilCapturingOutput(["run", "--timeout-seconds", "150"])
-        XCTAssertEqual(status, 0, "\(out)\n\(errors.suffix(2000))")
+        let run = try ChildProcesses.startVigil(["run", "--timeout-seconds", "150", "--metrics-port", "0"], log: work + "/stderr", stdout: work + "/stdout")
+        defer { if run.isRunning { run.terminate() } }
+        func stderr() -> String { (try? String(contentsOfFile: work + "/stderr", encoding: .utf8)) ?? "" }
+        var port: Int?
+        while port == nil, run.isRunning, Date().timeIntervalSince(started) < 30 {
+            if let r = stderr().range(of: "metrics at http://127.0.0.1:") { port = Int(stderr()[r.upperBound...].prefix { $0.isNumber }) }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        let metricsPort = try XCTUnwrap(port, stderr())
+        var scrapes: [[String: Double]] = []
+        while scrapes.count < 2, run.isRunning {
+            Thread.sleep(forTimeInterval: 3)  // two scrapes some seconds apart, as Prometheus does
+            if let text = Self.scrape(port: metricsPort) { scrapes.append(try Self.parsePrometheusText(text)) }
+        }
+        XCTAssertEqual(scrapes.count, 2, "the endpoint answered while the job ran")
+        if scrapes.count == 2 {
+            func total(_ s: [String: Double], _ name: String) -> Double { s.filter { $0.key.hasPrefix(name + "{") || $0.key == name }.values.reduce(0, +) }
+            XCTAssertGreaterThan(total(scrapes[1], "vigil_task_records_in_total"), total(scrapes[0], "vigil_task_records_in_total"))
+            XCTAssertGreaterThan(total(scrapes[1], "vigil_kafka_messages_total"), 0)
+            XCTAssertNotNil(scrapes[1]["vigil_checkpoints_completed_total"])
+        }
+        run.waitUntilExit()
+        let out = (try? String(contentsOfFile: work + "/stdout", encoding: .utf8)) ?? ""
+        XCTAssertEqual(run.terminationStatus, 0, "\(out)\n\(stderr().suffix(2000))")
         XCTAssertLessThan(Date().timeIntervalSince(started), 150)
         let blocks = out.components(separatedBy: "\nINCIDENT ").dropFirst()
         XCTAssertTrue(blocks.allSatisfy { $0.hasPrefix("1 ") }, "one incident, no false alarms:\n\(out)")
@@ -18,6 +44,34 @@ final class RunDemoProcessTests: XCTestCase {
         XCTAssertTrue(out.contains("REMEDIATION DRY RUN — policy fail-over-database, incident 1: would exec /usr/local/bin/db-failover postgresql/orders"), out)
         XCTAssertTrue(out.contains("REMEDIATION DRY RUN — policy page-oncall, incident 1: would POST"), out)
         XCTAssertTrue(out.contains("done in"), out)
+    }
+
+    static func scrape(port: Int) -> String? {
+        guard let data = try? Data(contentsOf: URL(string: "http://127.0.0.1:\(port)/metrics")!) else { return nil }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Checks every line against the text exposition format (comments are HELP or TYPE of a
+    /// known type; samples are `name{labels} value`) and returns the samples by series.
+    static func parsePrometheusText(_ text: String) throws -> [String: Double] {
+        var samples: [String: Double] = [:]
+        let sample = try NSRegularExpression(pattern: #"^([a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*",?)*\})?) (-?[0-9.eE+-]+|NaN|\+Inf|-Inf)$"#)
+        for line in text.split(separator: "\n").map(String.init) {
+            if line.hasPrefix("# HELP ") { continue }
+            if line.hasPrefix("# TYPE ") {
+                let type = line.split(separator: " ").last.map(String.init) ?? ""
+                XCTAssertTrue(["counter", "gauge", "histogram", "summary", "untyped"].contains(type), line)
+                continue
+            }
+            let range = NSRange(line.startIndex..., in: line)
+            guard let m = sample.firstMatch(in: line, range: range), let key = Range(m.range(at: 1), in: line),
+                  let value = Range(m.range(at: 5), in: line), let v = Double(line[value]) else {
+                XCTFail("not Prometheus text format: \(line)")
+                continue
+            }
+            samples[String(line[key])] = v
+        }
+        return samples
     }
 
     /// The fault chosen in a configuration file (which takes precedence over --fault).
