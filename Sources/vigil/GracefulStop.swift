@@ -10,9 +10,11 @@ private let stopRequested = Atomic<Int32>(0)
 /// Kafka offsets and releases remediation actions), then a clean stop — the orchestrator's
 /// "please stop" loses nothing and repeats nothing on the next start.
 ///
-/// Plain signal handlers and a watching thread, not dispatch signal sources: on Linux those
-/// broke libdispatch's event loop under the crash test (its manager thread spun or trapped,
-/// taking URLSession's callbacks with it).
+/// Plain signal handlers and a watching thread, not dispatch signal sources. With those, the
+/// remediation crash test saw libdispatch's manager thread spin or trap (taking URLSession's
+/// callbacks with it). The likely culprit was a double close in `LinesFileReader` (since
+/// fixed) hitting libdispatch's event-loop descriptor, not the signal sources; this way keeps
+/// signal handling out of libdispatch regardless.
 final class GracefulStop: @unchecked Sendable {
     // @unchecked: `signalled` is guarded by `lock`. The watcher holds it weakly: once the
     // command lets go of it (the job ended by itself), the watcher ends too.
