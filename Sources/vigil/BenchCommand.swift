@@ -38,7 +38,7 @@ struct BenchNABCommand: ParsableCommand {
 
     func run() throws {
         guard (out == nil) != (results == nil) else { throw ValidationError("give --out (run detectors) or --results (score existing results)") }
-        if let results {
+        if results != nil {
             guard !detectors.isEmpty else { throw ValidationError("--results needs --detector NAME for each results folder to score") }
         }
         let kinds = try detectors.isEmpty || results != nil ? MetricDetectorKind.allCases : detectors.map { name in

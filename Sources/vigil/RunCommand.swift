@@ -115,7 +115,7 @@ struct RunCommand: ParsableCommand {
         attachReport(aiops.incidents)
         // The demo is over once an incident that the fault opened has closed.
         let faultStart = workload.faultStartMs
-        aiops.incidents.process(name: "demo end") { (i: RemediationIncident, _: ProcessContext<Never>) in
+        _ = aiops.incidents.process(name: "demo end") { (i: RemediationIncident, _: ProcessContext<Never>) in
             if i.change == "closed" && i.openedMs >= faultStart - 60_000 { closed.set() }
         }
         let started = Date()
