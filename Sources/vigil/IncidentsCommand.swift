@@ -35,10 +35,10 @@ struct IncidentsCommand: ParsableCommand {
         if job.output == nil { aiops.incidents.map { JSONLines.line(kind: "incident", $0) }.print() }
         aiops.dispatcher?.start()
         let handle = try aiops.environment.start()
-        let stop = GracefulStop(handle, command: "incidents", checkpointing: job.state != nil)
+        let stop = GracefulStop(handle, command: "incidents", checkpointing: job.state != nil, stateDirectory: job.state)
         _ = try handle.wait()
         try aiops.finishRemediation(command: "incidents")
-        _ = stop
+        withExtendedLifetime(stop) {}
         let c = IngestCounters.shared
         FileHandle.standardError.write(Data("incidents: \(c.messages.load(ordering: .relaxed)) messages, \(c.deadLetters.load(ordering: .relaxed)) dead letters\n".utf8))
     }

@@ -77,14 +77,14 @@ struct RemediateCommand: ParsableCommand {
         input.remediate(config, dispatcher: dispatcher)
 
         let job = try env.start()
-        let stop = GracefulStop(job, command: "remediate", checkpointing: true)
+        let stop = GracefulStop(job, command: "remediate", checkpointing: true, stateDirectory: state)
         _ = try job.wait()
         // Bounded input: the final checkpoint has made the last decisions ready; run them.
         while try !dispatcher.drain(timeout: 60) {
             FileHandle.standardError.write(Data("remediate: waiting for actions still running\n".utf8))
         }
         dispatcher.stop()
-        _ = stop
+        withExtendedLifetime(stop) {}
         let c = dispatcher.counted
         FileHandle.standardError.write(Data(("remediate: \(c.executed) executed, \(c.failed) failed, \(c.interrupted) interrupted, "
             + "\(c.suppressed) suppressed, \(c.dryRun) dry-run, \(c.awaitingApproval) awaiting approval in this run\n").utf8))

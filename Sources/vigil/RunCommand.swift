@@ -74,10 +74,10 @@ struct RunCommand: ParsableCommand {
         let metrics = metricsEndpoint()
         let handle = try aiops.environment.start()
         metrics?.attach(handle)
-        let stop = GracefulStop(handle, command: "run", checkpointing: job.state != nil)
+        let stop = GracefulStop(handle, command: "run", checkpointing: job.state != nil, stateDirectory: job.state)
         _ = try handle.wait()
         try aiops.finishRemediation(command: "run")
-        _ = stop
+        withExtendedLifetime(stop) {}
     }
 
     private func demo(_ settings: VigilConfigFile, _ remediation: RemediationConfig?) throws {
@@ -122,7 +122,7 @@ struct RunCommand: ParsableCommand {
         let metrics = metricsEndpoint()
         let handle = try aiops.environment.start()
         metrics?.attach(handle)
-        let stop = GracefulStop(handle, command: "run", checkpointing: true)
+        let stop = GracefulStop(handle, command: "run", checkpointing: true, stateDirectory: o.state)
         aiops.dispatcher?.start()
         workload.start()
         var lastProgress = Date.distantPast

@@ -195,7 +195,7 @@ final class RemediateProcessTests: XCTestCase {
         XCTAssertEqual(try audit().filter { $0.event == .executed && $0.kind == "kafka" }.count, 5)
     }
 
-    /// SIGTERM to a job that runs until stopped: a final checkpoint releases the actions it
+    /// `vigil savepoint` on the running job, then SIGTERM: a final checkpoint releases the actions it
     /// decided (the periodic one is a minute away) and commits the offsets, so a restart
     /// neither loses nor repeats anything.
     func testSIGTERMTakesAFinalCheckpointThatReleasesActionsAndCommitsOffsets() throws {
@@ -224,6 +224,14 @@ final class RemediateProcessTests: XCTestCase {
         while !logText().contains("dead letter"), job.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
         XCTAssertTrue(logText().contains("dead letter"), logText())
         XCTAssertFalse(FileManager.default.fileExists(atPath: argv), "nothing runs before a checkpoint")
+
+        // A savepoint of the running job, asked for from another process.
+        let (spStatus, spOut, spErr) = try ChildProcesses.runVigilCapturingOutput(["savepoint", "--state", work + "/state", "--name", "before-stop"])
+        XCTAssertEqual(spStatus, 0, spErr + logText())
+        XCTAssertTrue(spOut.contains("savepoint before-stop: "), spOut)
+        let (_, listed, _) = try ChildProcesses.runVigilCapturingOutput(["checkpoints", "list", "--state", work + "/state"])
+        XCTAssertTrue(listed.split(separator: "\n").contains { $0.contains("savepoint before-stop") && $0.contains("valid") }, listed)
+
         kill(job.processIdentifier, SIGTERM)
         job.waitUntilExit()
         XCTAssertEqual(job.terminationStatus, 0, logText())
@@ -235,6 +243,10 @@ final class RemediateProcessTests: XCTestCase {
         XCTAssertEqual(status, 0, errors)
         XCTAssertEqual(try String(contentsOfFile: argv, encoding: .utf8).split(separator: "\n").count, 3)
         XCTAssertEqual(try audit().filter { $0.event == .executed }.count, 3)
+        // No job runs on the state any more: a savepoint request says so.
+        let none = try ChildProcesses.runVigil(["savepoint", "--state", work + "/state"])
+        XCTAssertNotEqual(none.status, 0)
+        XCTAssertTrue(none.stderr.contains("no running job"), none.stderr)
     }
 
     func testABadPolicyFileIsRejectedAtStartWithItsLines() throws {
