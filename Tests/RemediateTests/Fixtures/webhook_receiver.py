@@ -17,7 +17,12 @@ seen = {"count": 0}
 class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         length = int(self.headers.get("Content-Length", "0"))
-        body = self.rfile.read(length).decode("utf-8")
+        raw = self.rfile.read(length)
+        if len(raw) < length:
+            # The sender died mid-request (the crash test kills it): nothing arrived, as a
+            # real receiver would see it. Not recorded, not answered.
+            return
+        body = raw.decode("utf-8")
         seen["count"] += 1
         failing = seen["count"] <= args.fail_first
         if args.hang:
