@@ -48,6 +48,10 @@ final class MetricsEndpoint: @unchecked Sendable {
         while true {
             let client = accept(fd, nil, nil)
             if client < 0 { if errno == EINTR { continue }; return }
+            // One client at a time: one that connects and says nothing must not stop the rest.
+            var limit = timeval(tv_sec: 2, tv_usec: 0)
+            setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+            setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
             var buffer = [UInt8](repeating: 0, count: 4096)
             let n = recv(client, &buffer, buffer.count, 0)
             let request = n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : ""

@@ -20,6 +20,15 @@ final class RunDemoProcessTests: XCTestCase {
             Thread.sleep(forTimeInterval: 0.05)
         }
         let metricsPort = try XCTUnwrap(port, stderr())
+        // A client that connects and never sends a request must not stop the endpoint.
+        let silent = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(metricsPort).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(silent, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        XCTAssertEqual(connected, 0)
+        defer { close(silent) }
         var scrapes: [[String: Double]] = []
         while scrapes.count < 2, run.isRunning {
             Thread.sleep(forTimeInterval: 3)  // two scrapes some seconds apart, as Prometheus does

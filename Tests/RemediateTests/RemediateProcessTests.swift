@@ -43,29 +43,16 @@ final class RemediateProcessTests: XCTestCase {
         let arguments = ["remediate", "--policies", work + "/policies.yaml", "--dir", work + "/rem", "--state", work + "/state",
                          "--incidents", work + "/incidents.jsonl", "--checkpoint-interval-ms", "50"]
 
-        var rng = SystemRandomNumberGenerator()
-        var kills = 0, delays: [Int] = [], finishedEarly = false
-        while kills < 20 {
-            let job = try ChildProcesses.startVigil(arguments, log: work + "/stderr.log")
-            let delay = Int.random(in: 150...700, using: &rng)
-            delays.append(delay)
-            Thread.sleep(forTimeInterval: Double(delay) / 1000)  // a random moment, by design
-            if job.isRunning {
-                kill(job.processIdentifier, SIGKILL)
-                job.waitUntilExit()
-                kills += 1
-            } else {
-                job.waitUntilExit()
-                XCTAssertEqual(job.terminationStatus, 0, "a restarted run failed (kill delays so far, ms: \(delays))")
-                finishedEarly = true
-                break
-            }
+        let k = try ChildProcesses.killAtRandomMoments(maxKills: 20, delaysMs: 150...700) {
+            try ChildProcesses.startVigil(arguments, log: work + "/stderr.log")
         }
+        let (kills, delays) = (k.count, k.delays)
+        XCTAssertNil(k.failedStatus, "a restarted run failed (kill delays, ms: \(delays))")
         let last = try ChildProcesses.startVigil(arguments, log: work + "/stderr.log")
         last.waitUntilExit()
         let log = (try? String(contentsOfFile: work + "/stderr.log", encoding: .utf8)) ?? ""
         XCTAssertEqual(last.terminationStatus, 0, "the final run failed:\n\(log.suffix(3000))")
-        XCTAssertGreaterThanOrEqual(kills, 10, "the job finished after only \(kills) kills (delays, ms: \(delays)); finished early: \(finishedEarly)")
+        XCTAssertGreaterThanOrEqual(kills, 10, "the job finished after only \(kills) kills (delays, ms: \(delays)); finished early: \(k.finishedEarly)")
         // Programs the killed runs started may still be finishing: they belong to nobody now.
         let deadline = Date().addingTimeInterval(20)
         while Self.isRunning(commandLineContaining: RemediateFixtures.recordArgv), Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }

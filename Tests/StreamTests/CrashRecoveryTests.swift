@@ -47,26 +47,9 @@ final class CrashRecoveryTests: XCTestCase {
         let expected = try committedLines(work + "/reference-out")
         XCTAssertGreaterThan(expected.count, 1_500_000)
 
-        var rng = SystemRandomNumberGenerator()
-        var kills = 0
-        var delays: [Int] = []
-        var finishedEarly = false
-        while kills < 20 {
-            let job = try start(jobArguments("crashing"))
-            let delay = Int.random(in: 200...1_000, using: &rng)
-            delays.append(delay)
-            Thread.sleep(forTimeInterval: Double(delay) / 1000)  // a random moment, by design
-            if job.isRunning {
-                kill(job.processIdentifier, SIGKILL)
-                job.waitUntilExit()
-                kills += 1
-            } else {
-                job.waitUntilExit()
-                XCTAssertEqual(job.terminationStatus, 0, "a restarted run failed (kill delays so far, ms: \(delays))")
-                finishedEarly = true
-                break
-            }
-        }
+        let k = try ChildProcesses.killAtRandomMoments(maxKills: 20, delaysMs: 200...1_000) { try start(jobArguments("crashing")) }
+        let (kills, delays, finishedEarly) = (k.count, k.delays, k.finishedEarly)
+        XCTAssertNil(k.failedStatus, "a restarted run failed (kill delays so far, ms: \(delays))")
         let last = try start(jobArguments("crashing"))
         last.waitUntilExit()
         let log = (try? String(contentsOfFile: work + "/stderr.log", encoding: .utf8)) ?? ""

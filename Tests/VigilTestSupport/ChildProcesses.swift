@@ -128,4 +128,38 @@ public enum ChildProcesses {
         }
         return first.filter { $0.value > 0 }.map(\.key).sorted()
     }
+
+    /// What `killAtRandomMoments` did.
+    public struct Kills {
+        public var count = 0
+        public var delays: [Int] = []
+        /// A restarted run ended by itself before it could be killed.
+        public var finishedEarly = false
+        /// The exit status of a run that ended by itself and failed.
+        public var failedStatus: Int32?
+    }
+
+    /// Starts a job with `start` and SIGKILLs it after a random delay in `delaysMs`, again and
+    /// again, up to `maxKills` times or until a run ends by itself.
+    public static func killAtRandomMoments(maxKills: Int, delaysMs: ClosedRange<Int>, start: () throws -> Process) throws -> Kills {
+        var rng = SystemRandomNumberGenerator()
+        var k = Kills()
+        while k.count < maxKills {
+            let job = try start()
+            let delay = Int.random(in: delaysMs, using: &rng)
+            k.delays.append(delay)
+            Thread.sleep(forTimeInterval: Double(delay) / 1000)  // a random moment, by design
+            if job.isRunning {
+                kill(job.processIdentifier, SIGKILL)
+                job.waitUntilExit()
+                k.count += 1
+            } else {
+                job.waitUntilExit()
+                k.finishedEarly = true
+                if job.terminationStatus != 0 { k.failedStatus = job.terminationStatus }
+                break
+            }
+        }
+        return k
+    }
 }

@@ -28,7 +28,7 @@ public struct AuditRecord: Codable, Sendable, Equatable {
     public var detail: String
 
     public init(event: Event, entry: OutboxEntry, action: PlannedAction? = nil, detail: String, now: Date = Date()) {
-        time = Self.timeFormat.string(from: now)
+        time = WebhookBodies.rfc3339(Int64((now.timeIntervalSince1970 * 1000).rounded(.down)))
         self.event = event
         decision = entry.id
         policy = entry.policy
@@ -38,12 +38,6 @@ public struct AuditRecord: Codable, Sendable, Equatable {
         idempotencyKey = action?.idempotencyKey
         self.detail = detail
     }
-
-    nonisolated(unsafe) static let timeFormat: ISO8601DateFormatter = {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f
-    }()
 }
 
 /// Append-only JSON lines on local disk. A line that a later step depends on is fsynced
