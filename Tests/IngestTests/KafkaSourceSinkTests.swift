@@ -3,9 +3,10 @@ import Foundation
 import Stream
 import XCTest
 
-/// The Kafka source's starting offsets and the sink's delivery failures, against the mock
-/// cluster in this process. (Starting from a timestamp is not tested here: the mock cluster's
-/// ListOffsets does not look offsets up by time — it answers -1, "no such record", always.)
+/// The Kafka source's starting offsets and ranges, and the sink's delivery failures, against
+/// the mock cluster in this process. (The mock cluster's ListOffsets does not look offsets up
+/// by time — it answers -1, "no such record", always — so the time tests here go through the
+/// source's own search by timestamps.)
 final class KafkaSourceSinkTests: XCTestCase {
     struct Stamped: Sendable, Hashable {
         var value: String
@@ -32,11 +33,12 @@ final class KafkaSourceSinkTests: XCTestCase {
         return cluster
     }
 
-    func read(_ cluster: MockKafkaCluster, group: String, from start: KafkaSourceOptions.StartingOffsets) throws -> [Stamped] {
+    func read(_ cluster: MockKafkaCluster, group: String, from start: KafkaSourceOptions.StartingOffsets,
+              until end: KafkaSourceOptions.Boundedness = .untilEndOfPartitions) throws -> [Stamped] {
         let env = StreamEnvironment(name: "read", parallelism: 1)
         var options = KafkaSourceOptions(brokers: cluster.bootstrapServers, topics: ["t"], groupID: group)
         options.startingOffsets = start
-        options.boundedness = .untilEndOfPartitions
+        options.boundedness = end
         let out = env.kafkaSource(options) { StampedDecoder() }.collect()
         _ = try env.execute()
         return out.values
@@ -48,6 +50,48 @@ final class KafkaSourceSinkTests: XCTestCase {
         XCTAssertEqual(Set(all.map(\.value)), Set((0..<100).map { "r\($0)" }))
         XCTAssertEqual(all.first { $0.value == "r7" }?.timestamp, 1_007_000, "the message timestamp reaches the decoder")
         XCTAssertEqual(try read(cluster, group: "from-latest", from: .latest), [])
+    }
+
+    func testATimeRangeReadsExactlyTheRecordsStampedWithinIt() throws {
+        let cluster = try clusterWithRecords()
+        let ranged = try read(cluster, group: "range", from: .timestamp(1_020_000), until: .untilTimestamp(1_060_000))
+        XCTAssertEqual(ranged.map(\.value).sorted(), (20..<60).map { "r\($0)" }.sorted())
+        let fromTime = try read(cluster, group: "from-time", from: .timestamp(1_090_500))
+        XCTAssertEqual(fromTime.map(\.value).sorted(), (91..<100).map { "r\($0)" }.sorted())
+        // A range past the last record, and one before the first, are empty and still end.
+        XCTAssertEqual(try read(cluster, group: "late", from: .timestamp(2_000_000), until: .untilTimestamp(3_000_000)), [])
+        XCTAssertEqual(try read(cluster, group: "early", from: .earliest, until: .untilTimestamp(1_000_000)), [])
+        // A bound past the end reads to the end as it was at the start.
+        XCTAssertEqual(try read(cluster, group: "open", from: .timestamp(1_098_000), until: .untilTimestamp(.max)).count, 2)
+    }
+
+    func testASourceThatDoesNotCommitLeavesTheGroupWithoutOffsets() throws {
+        let cluster = try clusterWithRecords()
+        let state = FileManager.default.temporaryDirectory.appendingPathComponent("nocommit-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        for commits in [true, false] {
+            let env = StreamEnvironment(name: "nocommit", parallelism: 1)
+            env.checkpointing = CheckpointConfig(directory: state + "/\(commits)", interval: .seconds(3600))
+            var options = KafkaSourceOptions(brokers: cluster.bootstrapServers, topics: ["t"], groupID: "commits-\(commits)")
+            options.commitsOffsets = commits
+            let out = env.kafkaSource(options) { StampedDecoder() }.collect()
+            let job = try env.start()
+            let deadline = Date().addingTimeInterval(30)
+            while out.count < 100 && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+            // Two checkpoints: the second completes after the first's commit was sent.
+            _ = try job.triggerCheckpoint()
+            _ = try job.triggerCheckpoint()
+            let probe = try KafkaConsumer(properties: KafkaProperties(brokers: cluster.bootstrapServers).merging(["group.id": "commits-\(commits)"]))
+            let partitions = [TopicPartition("t", 0), TopicPartition("t", 1)]
+            var committed = try probe.committed(partitions)
+            while commits && committed != [50, 50] && Date() < deadline {
+                Thread.sleep(forTimeInterval: 0.05)
+                committed = try probe.committed(partitions)
+            }
+            job.cancel()
+            _ = try? job.wait()
+            XCTAssertEqual(committed, commits ? [50, 50] : [KafkaOffset.invalid, KafkaOffset.invalid], "commitsOffsets = \(commits)")
+        }
     }
 
     func testABoundedSourceWithMoreSubtasksThanPartitionsEndsAndReadsEverything() throws {

@@ -115,6 +115,33 @@ final class KafkaConsumer: @unchecked Sendable {
         return list.elements.map { $0.0.pointee.offset < 0 ? KafkaOffset.end : $0.0.pointee.offset }
     }
 
+    /// The first offset each partition still has and the offset after its last message, now.
+    func watermarks(_ partitions: [TopicPartition], timeoutMs: Int32 = 10_000) throws -> [(low: Int64, high: Int64)] {
+        try partitions.map { tp in
+            var low: Int64 = 0, high: Int64 = 0
+            let err = rd_kafka_query_watermark_offsets(handle, tp.topic, tp.partition, &low, &high, timeoutMs)
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError("reading the offsets of \(tp)", err: err) }
+            return (low, high)
+        }
+    }
+
+    /// Reads exactly these partitions from these offsets, outside any group's assignment.
+    func assign(_ offsets: [(TopicPartition, Int64)]) throws {
+        let list = UnsafeMutablePointer<rd_kafka_topic_partition_list_t>.make(offsets)
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = rd_kafka_assign(handle, list)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError("assigning \(summary(offsets.map(\.0)))", err: err) }
+    }
+
+    /// Stops fetching these partitions (their messages are not wanted any more).
+    func pause(_ partitions: [TopicPartition]) {
+        guard !partitions.isEmpty else { return }
+        let list = UnsafeMutablePointer<rd_kafka_topic_partition_list_t>.make(partitions.map { ($0, KafkaOffset.invalid) })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = rd_kafka_pause_partitions(handle, list)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { logger.warning("cannot pause \(summary(partitions)): \(KafkaError("pausing", err: err))") }
+    }
+
     /// Leaves the group now (revoking this member's partitions) rather than when the session
     /// times out.
     func close() {

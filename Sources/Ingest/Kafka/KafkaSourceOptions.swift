@@ -19,6 +19,10 @@ public struct KafkaSourceOptions: Sendable {
         /// Once every assigned partition has been read to its end (as librdkafka reports it)
         /// — for replays, tests and benchmarks in one process.
         case untilEndOfPartitions
+        /// Once every assigned partition has been read up to its first record stamped at or
+        /// after this time (ms since the epoch; the Kafka record timestamp, via
+        /// offsetsForTimes at assignment), or to the end it had then: a backtest's range.
+        case untilTimestamp(Int64)
     }
 
     public var brokers: String
@@ -33,6 +37,9 @@ public struct KafkaSourceOptions: Sendable {
     /// Messages that fail to decode go here, with headers naming their origin and the error.
     /// nil: a decode failure fails the job instead.
     public var deadLetterTopic: String? = "vigil_dead_letters"
+    /// Whether completed checkpoints commit their offsets to the group. A replay reads with a
+    /// private group and leaves no trace in the cluster.
+    public var commitsOffsets = true
     /// Any further librdkafka property (`session.timeout.ms`, security settings, …).
     public var properties: KafkaProperties = [:]
 

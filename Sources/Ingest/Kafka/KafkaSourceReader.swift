@@ -61,9 +61,10 @@ public struct KafkaSourceReader<Decoder: KafkaMessageDecoder>: CheckpointableRea
                 try splits.handleEvent(msg)
                 continue
             }
+            let slot = splits.slot(rkt: msg.rkt, partition: msg.partition)
+            if splits.isPastStop(slot: slot, offset: msg.offset) { continue }
             consumed += 1
             bytes += msg.len
-            let slot = splits.slot(rkt: msg.rkt, partition: msg.partition)
             var tsType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
             let ts = rd_kafka_message_timestamp(m, &tsType)
             let message = KafkaMessage(
@@ -88,6 +89,7 @@ public struct KafkaSourceReader<Decoder: KafkaMessageDecoder>: CheckpointableRea
             }
             splits.consumed(slot: slot, offset: msg.offset, maxTimestamp: maxTs)
         }
+        if !splits.toPause.isEmpty { consumer.pause(splits.takePartitionsToPause()) }
         if let wm = splits.watermark() { context.emitWatermark(wm) }
         if consumed > 0 { return .more }
         guard splits.allAtEnd else { return .nothingAvailable }
@@ -117,7 +119,7 @@ public struct KafkaSourceReader<Decoder: KafkaMessageDecoder>: CheckpointableRea
     }
 
     public mutating func checkpointComplete(_ id: Int64) throws {
-        guard let offsets = splits.offsetsToCommit(upTo: id) else { return }
+        guard options.commitsOffsets, let offsets = splits.offsetsToCommit(upTo: id) else { return }
         // The group's offsets are where a job without a checkpoint (or another member)
         // starts; the checkpoint itself holds the positions a restore uses. So a failed commit
         // (a rebalance in progress, a closed consumer) is worth a warning, not the job.

@@ -15,6 +15,8 @@ final class KafkaSplits: RebalanceHandler {
         var lastRecordNanos: UInt64
         var atEnd = false
         var live = true
+        /// A bounded range's end: the first offset not to read (`.max`: none).
+        var stopOffset = Int64.max
     }
 
     private struct HandleKey: Hashable {
@@ -40,6 +42,9 @@ final class KafkaSplits: RebalanceHandler {
     /// A problem found inside a rebalance callback, thrown by the next read.
     var failure: KafkaError?
     private var everAssigned = false
+    /// Partitions read to their range's end, to be paused by the next read (not from inside
+    /// the rebalance callback, where they are not assigned yet).
+    private(set) var toPause: [TopicPartition] = []
     /// When this subtask's reader was made: handovers recorded before it belong to an earlier
     /// run of a job in this process, whose positions this run's checkpoint does not cover.
     let createdAt: UInt64
@@ -74,9 +79,22 @@ final class KafkaSplits: RebalanceHandler {
     @inline(__always)
     func consumed(slot: Int, offset: Int64, maxTimestamp: Timestamp, now: UInt64 = monotonicNanos()) {
         splits[slot].nextOffset = offset + 1
-        splits[slot].atEnd = false
+        splits[slot].atEnd = offset + 1 >= splits[slot].stopOffset
+        if splits[slot].atEnd { toPause.append(splits[slot].partition) }
         splits[slot].lastRecordNanos = now
         if maxTimestamp > splits[slot].maxTimestamp { splits[slot].maxTimestamp = maxTimestamp }
+    }
+
+    /// Whether a message lies beyond its partition's range (fetched before the pause took
+    /// effect): it is dropped unread.
+    @inline(__always)
+    func isPastStop(slot: Int, offset: Int64) -> Bool {
+        offset >= splits[slot].stopOffset
+    }
+
+    func takePartitionsToPause() -> [TopicPartition] {
+        defer { toPause = [] }
+        return toPause
     }
 
     /// A consumer event that is not a message: end of a partition, or an error.
@@ -124,7 +142,7 @@ final class KafkaSplits: RebalanceHandler {
     /// its end. A subtask given none waits: when the others finish and leave, the group hands
     /// it their partitions (already at their end), so no partition is left without a reader.
     var allAtEnd: Bool {
-        guard options.boundedness == .untilEndOfPartitions, everAssigned else { return false }
+        guard options.boundedness != .unbounded, everAssigned else { return false }
         let live = splits.filter(\.live)
         return !live.isEmpty && live.allSatisfy(\.atEnd)
     }
@@ -182,16 +200,17 @@ final class KafkaSplits: RebalanceHandler {
             let fresh = partitions.enumerated().filter { start(of: $0.element, committed: committed[$0.offset]) < 0 }.map(\.element)
             if !fresh.isEmpty {
                 do {
-                    let found = try consumer.offsetsForTimes(fresh, timestampMs: t)
+                    let found = try consumer.offsetsAtOrAfter(fresh, timestampMs: t, probeProperties: options.consumerProperties)
                     var map = Dictionary(uniqueKeysWithValues: zip(fresh, found))
                     byTime = partitions.map { map.removeValue(forKey: $0) ?? KafkaOffset.invalid }
                 } catch {
                     // Starting anywhere else would silently read the wrong range: fail the job.
-                    failure = KafkaError("cannot find where \(summary(fresh)) reach time \(t) (offsetsForTimes): \(error)")
+                    failure = KafkaError("cannot find where \(summary(fresh)) reach time \(t): \(error)")
                     byTime = partitions.map { _ in KafkaOffset.end }
                 }
             }
         }
+        let range = rangeEnds(partitions)
         return partitions.enumerated().map { i, tp in
             let resume = start(of: tp, committed: committed[i])
             let start: Int64
@@ -204,8 +223,32 @@ final class KafkaSplits: RebalanceHandler {
                 case .timestamp: start = byTime?[i] ?? KafkaOffset.end
                 }
             }
-            _ = addSplit(tp, startingAt: start >= 0 ? start : KafkaOffset.invalid)
+            let s = addSplit(tp, startingAt: start >= 0 ? start : KafkaOffset.invalid)
+            if let range {
+                splits[s].stopOffset = range.stops[i]
+                let first = start >= 0 ? start : start == KafkaOffset.beginning ? range.watermarks[i].low : range.watermarks[i].high
+                if first >= range.stops[i] {
+                    splits[s].atEnd = true
+                    toPause.append(tp)
+                }
+            }
             return start
+        }
+    }
+
+    /// For a source bounded by time: each partition's stop offset (its first record at or
+    /// after the time, else its end now) and its watermarks. nil for other sources, and after
+    /// a failure (which the next read throws).
+    private func rangeEnds(_ partitions: [TopicPartition]) -> (stops: [Int64], watermarks: [(low: Int64, high: Int64)])? {
+        guard case .untilTimestamp(let t) = options.boundedness else { return nil }
+        do {
+            let marks = try consumer.watermarks(partitions)
+            let stops = try consumer.offsetsAtOrAfter(partitions, timestampMs: t, probeProperties: options.consumerProperties)
+            return (stops, marks)
+        } catch {
+            // Reading on without knowing where to stop would silently read the wrong range.
+            failure = KafkaError("cannot find where \(summary(partitions)) reach time \(t): \(error)")
+            return (partitions.map { _ in 0 }, partitions.map { _ in (0, 0) })
         }
     }
 
