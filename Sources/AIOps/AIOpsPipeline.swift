@@ -31,7 +31,10 @@ extension DataStream where T == Telemetry {
         -> DataStream<IncidentReport> {
         // Split by kind through a process function: a flatMap would build an array per record.
         let spans: DataStream<ObservedSpan> = process(name: "spans") { t, out in if case .span(let s) = t { try out.emit(s) } }
+        // Template mining and log windows depend on the order lines arrive in: sorted by event
+        // time, a replay mines what the live run mined.
         let logs: DataStream<RawLog> = process(name: "logs") { t, out in if case .log(let l) = t { try out.emit(l) } }
+            .keyBy(\.service).sortedByEventTime(name: "logs-in-time-order")
         let gauges: DataStream<ObservedMetric> = process(name: "gauges") { t, out in if case .metric(let m) = t { try out.emit(m) } }
 
         let redAnomalies = detect(spans.map(name: "red-samples") { SpanSample(observed: $0) }

@@ -49,6 +49,26 @@ final class RCAFunctionTests: XCTestCase {
         XCTAssertTrue(reports.contains { $0.change != .closed && $0.causes.first?.entity == .service("ledger") }, "\(reports)")
     }
 
+    /// A live run's watermark creeps after every record; a replay reads far ahead and its
+    /// watermark leaps. The reports must not depend on which (they did: an anomaly was grouped
+    /// with whichever graph windows happened to be assembled when it arrived).
+    func testTheReportsDoNotDependOnHowTheWatermarkAdvances() throws {
+        func reports(_ watermarkEvery: Int?) throws -> [String] {
+            let h = StreamTestHarness(of: RCAInput.self) { $0.rootCauses(config: config).map { $0.description } }
+            let all = workload()
+            for (i, (r, t)) in all.enumerated() {
+                try h.send(r, at: t)
+                if let every = watermarkEvery, i % every == 0 { try h.watermark(t - 1) }
+            }
+            try h.end()
+            return h.output
+        }
+        let creeping = try reports(1)
+        XCTAssertTrue(creeping.contains { $0.contains("closed") }, "\(creeping)")
+        XCTAssertEqual(try reports(400), creeping, "watermarks every 400 records")
+        XCTAssertEqual(try reports(nil), creeping, "everything read before the first watermark")
+    }
+
     func testARestoredJobReportsExactlyWhatAnUninterruptedOneDoes() throws {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-rca-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: base) }

@@ -138,7 +138,9 @@ public struct IndicatorExtractor: Sendable {
         for (k, n) in cur.transitions { nextCur[k.from, default: [:]][k.to] = n }
         for (k, n) in base.transitions { nextBase[k.from, default: [:]][k.to] = n }
         var out: [Indicator] = []
-        for (from, c) in nextCur {
+        // In key order: hashing is seeded per process, and ties must break alike in every run
+        // (a replay must say what the live run said).
+        for (from, c) in nextCur.sorted(by: { $0.key < $1.key }) {
             guard let b = nextBase[from] else { continue }
             let nc = c.values.reduce(0, +), nb = b.values.reduce(0, +)
             guard nc >= config.minimumCount, nb >= config.minimumCount else { continue }
@@ -146,7 +148,7 @@ public struct IndicatorExtractor: Sendable {
             guard outcomes.count > 1 else { continue }
             var g = 0.0
             var worst: (to: UInt64, k: Int, b: Int, shift: Double) = (0, 0, 0, 0)
-            for to in outcomes {
+            for to in outcomes.sorted() {
                 let o = Double(c[to] ?? 0)
                 let pb = (Double(b[to] ?? 0) + 0.5) / (Double(nb) + 0.5 * Double(outcomes.count))
                 let e = Double(nc) * pb

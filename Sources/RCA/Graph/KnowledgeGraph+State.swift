@@ -138,3 +138,14 @@ extension KnowledgeGraph: StateCodable {
         return g
     }
 }
+
+extension RawLog: StateCodable {
+    public func encode(to w: inout StateWriter) {
+        timeNanos.encode(to: &w); service.encode(to: &w); pod.encode(to: &w); spanID.encode(to: &w)
+        text.encode(to: &w); codeLocation.encode(to: &w); isError.encode(to: &w)
+    }
+    public static func decode(from r: inout StateReader) throws -> RawLog {
+        RawLog(timeNanos: try .decode(from: &r), service: try .decode(from: &r), pod: try .decode(from: &r), spanID: try .decode(from: &r),
+               text: try .decode(from: &r), codeLocation: try .decode(from: &r), isError: try .decode(from: &r))
+    }
+}

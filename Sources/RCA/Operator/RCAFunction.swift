@@ -24,10 +24,35 @@ struct RCAState: StateCodable {
     var tracker: IncidentTracker
     /// The first-ranked cause last reported per open incident.
     var reportedTop: [UInt64: Entity] = [:]
+    /// Anomalies received but not yet grouped: each waits for the watermark to reach the time
+    /// its record carries (see `RCAFunction`).
+    var pending: [PendingAnomaly] = []
 
-    func encode(to w: inout StateWriter) { graph.encode(to: &w); tracker.encode(to: &w); reportedTop.encode(to: &w) }
+    func encode(to w: inout StateWriter) {
+        graph.encode(to: &w); tracker.encode(to: &w); reportedTop.encode(to: &w)
+        w.writeVarint(pending.count)
+        for p in pending { p.release.encode(to: &w); p.event.encode(to: &w) }
+    }
     static func decode(from r: inout StateReader) throws -> RCAState {
-        RCAState(graph: try .decode(from: &r), tracker: try .decode(from: &r), reportedTop: try .decode(from: &r))
+        var s = RCAState(graph: try .decode(from: &r), tracker: try .decode(from: &r), reportedTop: try .decode(from: &r))
+        // Checkpoints written before anomalies waited end here.
+        if !r.isAtEnd {
+            for _ in 0..<(try r.readVarint()) { s.pending.append(PendingAnomaly(release: try .decode(from: &r), event: try .decode(from: &r))) }
+        }
+        return s
+    }
+}
+
+/// An anomaly and the event time at which it is grouped.
+struct PendingAnomaly: Sendable {
+    var release: Int64
+    var event: AnomalyEvent
+
+    /// The order anomalies released together are grouped in: a function of their content,
+    /// not of how the inputs happened to interleave.
+    static func < (a: PendingAnomaly, b: PendingAnomaly) -> Bool {
+        (a.release, a.event.time, a.event.entity, a.event.signal, a.event.detail, a.event.score)
+            < (b.release, b.event.time, b.event.entity, b.event.signal, b.event.detail, b.event.score)
     }
 }
 
@@ -36,6 +61,12 @@ struct RCAState: StateCodable {
 /// change their first-ranked cause, and close. Event time throughout: windows are assembled and
 /// incidents closed by event-time timers, so a replay reports what the live run did, and the
 /// state (graph, incidents) is in every checkpoint.
+///
+/// An anomaly is not grouped when it arrives but when the watermark reaches the time its record
+/// carries (a detector window's end): by then every graph window the watermark has passed is
+/// assembled, whether the watermark crept there (live) or leapt (a replay reading ahead). Grouped
+/// on arrival, an anomaly met whichever windows happened to be assembled, and a replay's
+/// incidents and causes differed from the live run's.
 ///
 /// The key is the system a graph describes (one cluster, one tenant); a job with one system
 /// keys everything alike and runs the operator at parallelism 1.
@@ -68,33 +99,41 @@ public struct RCAFunction: KeyedProcessFunction, @unchecked Sendable {
         let w = config.graph.windowMillis
         // Assemble the record's window once the watermark is past it and its lateness.
         context.registerEventTimeTimer(at: input.time - input.time % w + w + config.graph.allowedLatenessMillis)
-        var topologies = self.topologies
-        let key = context.key
-        let reports: [IncidentReport] = state.mutate(default: fresh) { s in
+        // A record without a time is released with the anomaly's own.
+        let release = context.timestamp == noTimestamp ? input.time : context.timestamp
+        state.mutate(default: fresh) { s in
             switch input {
             case .span(let span): s.graph.add(span)
             case .log(let log): s.graph.add(log)
             case .metric(let metric): s.graph.add(metric)
             case .anomaly(let event):
-                let newest = s.graph.closed.last?.end ?? .min
-                if topologies[key]?.end != newest { topologies[key] = (newest, GraphTopology(s.graph.closed)) }
-                let change = s.tracker.observe(event, topology: topologies[key]!.topology)
-                guard case .opened(let id) = change, let incident = s.tracker.open.first(where: { $0.id == id }) else { return [] }
-                return [report(.opened, incident, &s)]
+                s.pending.append(PendingAnomaly(release: release, event: event))
             }
-            return []
         }
-        self.topologies = topologies
-        for r in reports { try context.emit(r) }
         if case .anomaly(let event) = input {
+            context.registerEventTimeTimer(at: release)
             context.registerEventTimeTimer(at: event.time + config.incidents.quietMillis)
         }
     }
 
     public mutating func onTimer(_ timestamp: Timestamp, domain: TimeDomain, _ context: KeyedContext<String, IncidentReport>) throws {
+        var topologies = self.topologies
+        let key = context.key
         let reports: [IncidentReport] = state.mutate(default: fresh) { s in
             let assembled = s.graph.advance(toWatermark: timestamp)
             var out: [IncidentReport] = []
+            if !s.pending.isEmpty {
+                let due = s.pending.filter { $0.release <= timestamp }.sorted(by: <)
+                s.pending.removeAll { $0.release <= timestamp }
+                for p in due {
+                    let newest = s.graph.closed.last?.end ?? .min
+                    if topologies[key]?.end != newest { topologies[key] = (newest, GraphTopology(s.graph.closed)) }
+                    let change = s.tracker.observe(p.event, topology: topologies[key]!.topology)
+                    if case .opened(let id) = change, let incident = s.tracker.open.first(where: { $0.id == id }) {
+                        out.append(report(.opened, incident, &s))
+                    }
+                }
+            }
             if !assembled.isEmpty {
                 // New graph windows may change what the open incidents' evidence says.
                 for incident in s.tracker.open {
@@ -111,6 +150,7 @@ public struct RCAFunction: KeyedProcessFunction, @unchecked Sendable {
             }
             return out
         }
+        self.topologies = topologies
         for r in reports { try context.emit(r, timestamp: timestamp) }
     }
 
