@@ -1,4 +1,5 @@
 import Foundation
+import Stream
 
 /// The JSON bodies webhooks send, encoded in one pass from Codable values (no dictionary
 /// round trips: rendering is on the policy engine's path for every firing).
@@ -59,26 +60,5 @@ enum WebhookBodies {
         return s.unicodeScalars.allSatisfy { ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) || $0 == "_" }
     }
 
-    /// `2026-12-04T10:00:00.000Z` for milliseconds since 1970 (UTC; proleptic Gregorian, from
-    /// days by Howard Hinnant's civil-from-days). No formatter object: thread-safe and cheap.
-    static func rfc3339(_ ms: Int64) -> String {
-        let (days, msOfDay) = (ms.floorDivided(by: 86_400_000), ms.floorModulo(86_400_000))
-        let z = days + 719_468
-        let era = z.floorDivided(by: 146_097)
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        func pad(_ v: Int64, _ width: Int) -> String { let s = String(v); return String(repeating: "0", count: max(0, width - s.count)) + s }
-        let secs = msOfDay / 1000
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secs / 3600, 2)):\(pad(secs / 60 % 60, 2)):\(pad(secs % 60, 2)).\(pad(msOfDay % 1000, 3))Z"
-    }
-}
-
-extension Int64 {
-    func floorDivided(by d: Int64) -> Int64 { let q = self / d; return (self % d != 0 && (self < 0) != (d < 0)) ? q - 1 : q }
-    func floorModulo(_ d: Int64) -> Int64 { let r = self % d; return r != 0 && (r < 0) != (d < 0) ? r + d : r }
+    static func rfc3339(_ ms: Int64) -> String { TimeText.rfc3339(ms) }
 }
