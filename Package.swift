@@ -65,10 +65,10 @@ let package = Package(
             dependencies: ["Stream", "RCA", .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log")],
             exclude: ["README.md"]
         ),
-        // The built-in AIOps job's glue: OTLP records into detectors and the knowledge graph.
+        // The built-in AIOps job's glue: OTLP records into detectors and the knowledge graph; the demo; backtests.
         .target(
             name: "AIOps",
-            dependencies: ["Stream", "Ingest", "Detectors", "RCA", "OTLPProto", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: ["Stream", "Ingest", "Detectors", "RCA", "Remediate", "OTLPProto", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: hotPathSettings
         ),
         .executableTarget(
@@ -94,7 +94,7 @@ let package = Package(
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "OTLPProto", "CRdKafka", "VigilTestSupport"]),
         .testTarget(name: "DetectorsTests", dependencies: ["Detectors", "Stream", "VigilTestSupport"]),
         .testTarget(name: "RCATests", dependencies: ["RCA", "Detectors", "Stream", "VigilTestSupport"]),
-        .testTarget(name: "AIOpsTests", dependencies: ["AIOps", "RCA", "Ingest", "Detectors", "Stream", "VigilTestSupport"]),
+        .testTarget(name: "AIOpsTests", dependencies: ["AIOps", "RCA", "Ingest", "Detectors", "Stream", "VigilTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "RemediateTests", dependencies: ["Remediate", "RCA", "Stream", "VigilTestSupport"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]

@@ -64,6 +64,15 @@ struct AIOpsJobOptions: ParsableArguments {
     }
 }
 
+/// How a backtest reads the job's topics: a range of record times, through private consumer
+/// groups that commit nothing and send no dead letters; every detector verdict kept.
+struct ReplayRange {
+    /// Record times (ms since 1970); nil: from the earliest record / to the end at the start.
+    var from: Int64?
+    var to: Int64?
+    let group = "vigil-replay-\(UUID().uuidString)"
+}
+
 /// The built-in AIOps topology over the Collector's topics: spans → RED metrics → a detector;
 /// logs → templates → log anomalies; spans, log events and gauges → the knowledge graph;
 /// anomalies → incidents with ranked causes → (optionally) remediation.
@@ -71,10 +80,12 @@ struct AIOpsJob {
     let environment: StreamEnvironment
     let incidents: DataStream<RemediationIncident>
     let dispatcher: ActionDispatcher?
+    /// Every point the metric detector judged (replays only).
+    let scored: DataStream<ScoredPoint>?
 
     /// `kafkaProperties`: librdkafka settings for every client of the job.
     init(_ o: AIOpsJobOptions, brokers: String, name: String, remediation: RemediationConfig?, kafkaProperties: KafkaProperties = [:],
-         onAudit: (@Sendable (AuditRecord) -> Void)? = nil) throws {
+         replay: ReplayRange? = nil, onAudit: (@Sendable (AuditRecord) -> Void)? = nil) throws {
         let encoding = OTLPEncoding(rawValue: o.encoding)!
         let env = StreamEnvironment(name: name, parallelism: 1)
         if let state = o.state { env.checkpointing = CheckpointConfig(directory: state + "/checkpoints", interval: .milliseconds(o.checkpointIntervalMs)) }
@@ -84,6 +95,14 @@ struct AIOpsJob {
             k.outOfOrderness = .milliseconds(Int64(o.maxDelayMs))
             k.deadLetterTopic = o.deadLetterTopic
             k.properties = kafkaProperties
+            if let replay {
+                k.groupID = "\(replay.group)-\(signal.rawValue)"
+                k.startingOffsets = replay.from.map { .timestamp($0) } ?? .earliest
+                k.boundedness = .untilTimestamp(replay.to ?? .max)
+                k.commitsOffsets = false
+                k.deadLetterTopic = nil
+                k.skipsUndecodable = true
+            }
             return k
         }
         var streams: [DataStream<Telemetry>] = []
@@ -105,7 +124,13 @@ struct AIOpsJob {
             rca: RCAConfig(graph: KnowledgeGraphConfig(windowMillis: Int64(o.graphWindowSeconds) * 1000, allowedLatenessMillis: Int64(o.maxDelayMs)),
                            incidents: IncidentConfig(quietMillis: Int64(o.quietSeconds) * 1000)))
         let detector = o.detector
-        incidents = telemetry.incidents(config) { REDCommand.detect($0, with: detector) }.map(name: "incident fields") { RemediationIncident($0) }
+        var scored: DataStream<ScoredPoint>?
+        incidents = telemetry.incidents(config) { points in
+            let anomalies = REDCommand.detect(points, with: detector, scoring: replay != nil)
+            if replay != nil { scored = anomalies.sideOutput(ScoredPoint.all) }
+            return anomalies
+        }.map(name: "incident fields") { RemediationIncident($0) }
+        self.scored = scored
         if let output = o.output { incidents.map { JSONLines.line(kind: "incident", $0) }.writeLines(to: output) }
         if let remediation, let state = o.state {
             let d = try ActionDispatcher(directory: o.remediationDir ?? state + "/remediation",

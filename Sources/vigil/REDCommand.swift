@@ -33,15 +33,16 @@ struct REDCommand: ParsableCommand {
     static let detectorNames = ["ensemble", "ewma", "mad", "seasonal", "spot", "novelty", "shape"]
 
     /// One detector per series, chosen by name (one of `detectorNames`); `vigil incidents` too.
-    static func detect(_ points: DataStream<Detectors.MetricPoint>, with detector: String) -> DataStream<MetricAnomaly> {
+    /// `scoring`: every judged point also goes to the side output `ScoredPoint.all`.
+    static func detect(_ points: DataStream<Detectors.MetricPoint>, with detector: String, scoring: Bool = false) -> DataStream<MetricAnomaly> {
         switch detector {
-        case "ewma": points.detect { EWMADetector() }
-        case "mad": points.detect { MedianMADDetector() }
-        case "seasonal": points.detect { SeasonalDetector() }
-        case "spot": points.detect { SPOTDetector() }
-        case "novelty": points.detect { NoveltyDetector() }
-        case "shape": points.detect { ShapeNoveltyDetector() }
-        default: points.detect { EnsembleDetector() }
+        case "ewma": points.detect(scoring: scoring) { EWMADetector() }
+        case "mad": points.detect(scoring: scoring) { MedianMADDetector() }
+        case "seasonal": points.detect(scoring: scoring) { SeasonalDetector() }
+        case "spot": points.detect(scoring: scoring) { SPOTDetector() }
+        case "novelty": points.detect(scoring: scoring) { NoveltyDetector() }
+        case "shape": points.detect(scoring: scoring) { ShapeNoveltyDetector() }
+        default: points.detect(scoring: scoring) { EnsembleDetector() }
         }
     }
 

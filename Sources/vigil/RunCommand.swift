@@ -45,19 +45,8 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
-        LoggingSystem.bootstrap { label in
-            var h = StreamLogHandler.standardError(label: label)
-            h.logLevel = .warning
-            return h
-        }
-        var settings = VigilConfigFile(brokers: brokers, job: job)
-        if let config {
-            do { settings = try VigilConfigFile.load(path: config, over: job) } catch let e as ConfigError {
-                FileHandle.standardError.write(Data("vigil run: the configuration has problems:\n\(e)\n".utf8))
-                throw ExitCode(2)
-            }
-            settings.brokers = brokers ?? settings.brokers
-        }
+        bootstrapWarningLogging()
+        let settings = try VigilConfigFile.resolve(config: config, brokers: brokers, job: job, command: "run")
         let remediation = try settings.remediation ?? job.loadPolicies(command: "run")
         if let brokers = settings.brokers { return try live(brokers: brokers, settings.job, remediation) }
         try demo(settings, remediation)

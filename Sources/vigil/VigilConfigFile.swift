@@ -1,6 +1,8 @@
 import AIOps
 import Foundation
 import Remediate
+import ArgumentParser
+import Logging
 import Yams
 
 /// `vigil.yaml`: every knob of the built-in job in one file (the reference is
@@ -14,6 +16,19 @@ struct VigilConfigFile {
     var demoSpeed: Double?
 
     /// Reads `path` over `base`: what the file sets replaces the value in `base`.
+    /// A command's settings: the command line, overridden by `--config` when given (brokers
+    /// on the command line win). A file with problems ends the command (exit 2) with each one.
+    static func resolve(config: String?, brokers: String?, job: AIOpsJobOptions, command: String) throws -> VigilConfigFile {
+        guard let config else { return VigilConfigFile(brokers: brokers, job: job) }
+        var settings: VigilConfigFile
+        do { settings = try load(path: config, over: job) } catch let e as ConfigError {
+            FileHandle.standardError.write(Data("vigil \(command): the configuration has problems:\n\(e)\n".utf8))
+            throw ExitCode(2)
+        }
+        settings.brokers = brokers ?? settings.brokers
+        return settings
+    }
+
     static func load(path: String, over base: AIOpsJobOptions) throws -> VigilConfigFile {
         let text: String
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
@@ -142,5 +157,14 @@ struct VigilConfigFile {
             return nil
         }
         return Int(ms / 1000)
+    }
+}
+
+/// Logs on stderr, warnings and worse: what the long-running commands show besides their output.
+func bootstrapWarningLogging() {
+    LoggingSystem.bootstrap { label in
+        var h = StreamLogHandler.standardError(label: label)
+        h.logLevel = .warning
+        return h
     }
 }

@@ -12,9 +12,14 @@ public struct DetectorFunction<D: AnomalyDetector>: KeyedProcessFunction, @unche
     public typealias Output = MetricAnomaly
 
     let makeDetector: @Sendable () -> D
+    /// Whether every judged point also goes to the side output `ScoredPoint.all`.
+    let scoring: Bool
     private var state: ValueState<String, D>!
 
-    public init(_ makeDetector: @escaping @Sendable () -> D) { self.makeDetector = makeDetector }
+    public init(scoring: Bool = false, _ makeDetector: @escaping @Sendable () -> D) {
+        self.makeDetector = makeDetector
+        self.scoring = scoring
+    }
 
     public mutating func open(_ context: KeyedContext<String, MetricAnomaly>) throws {
         state = try context.valueState("detector-\(D.name)", D.self)
@@ -26,6 +31,11 @@ public struct DetectorFunction<D: AnomalyDetector>: KeyedProcessFunction, @unche
             return
         }
         let verdict = state.mutate(default: makeDetector) { $0.update(time: point.time, value: point.value) }
+        if scoring {
+            try context.output(ScoredPoint.all, ScoredPoint(series: point.series, time: point.time, value: point.value, score: verdict.score,
+                                                            isAnomaly: verdict.isAnomaly, expectedLow: verdict.expected.lowerBound,
+                                                            expectedHigh: verdict.expected.upperBound))
+        }
         guard verdict.isAnomaly else { return }
         try context.emit(MetricAnomaly(series: point.series, time: point.time, value: point.value, score: verdict.score,
                                        expectedLow: verdict.expected.lowerBound, expectedHigh: verdict.expected.upperBound,
@@ -40,11 +50,17 @@ extension MetricPoint {
     public static let rejected = OutputTag<MetricPoint>("rejected-metric-points")
 }
 
+extension ScoredPoint {
+    /// Where a scoring detector operator puts every point it judged.
+    public static let all = OutputTag<ScoredPoint>("scored-metric-points")
+}
+
 extension DataStream where T == MetricPoint {
     /// Anomalies per series, one detector per series key (see `DetectorFunction`).
-    public func detect<D: AnomalyDetector>(name: String? = nil, parallelism: Int? = nil,
+    /// `scoring`: every judged point also goes to the side output `ScoredPoint.all`.
+    public func detect<D: AnomalyDetector>(name: String? = nil, parallelism: Int? = nil, scoring: Bool = false,
                                            _ makeDetector: @escaping @Sendable () -> D) -> DataStream<MetricAnomaly> {
-        keyBy(\.series).process(name: name ?? "detect-\(D.name)", parallelism: parallelism, DetectorFunction(makeDetector))
+        keyBy(\.series).process(name: name ?? "detect-\(D.name)", parallelism: parallelism, DetectorFunction(scoring: scoring, makeDetector))
     }
 }
 

@@ -41,4 +41,6 @@ public final class IngestCounters: Sendable {
     public let messages = Atomic<Int>(0)
     public let bytes = Atomic<Int>(0)
     public let deadLetters = Atomic<Int>(0)
+    /// Undecodable messages skipped by sources that send no dead letters (replays).
+    public let skipped = Atomic<Int>(0)
 }

@@ -35,8 +35,11 @@ public struct KafkaSourceOptions: Sendable {
     /// A partition without records for this long stops holding back the watermark.
     public var partitionIdleTimeout: TimeSpan = .milliseconds(5_000)
     /// Messages that fail to decode go here, with headers naming their origin and the error.
-    /// nil: a decode failure fails the job instead.
+    /// nil: a decode failure fails the job instead, unless `skipsUndecodable`.
     public var deadLetterTopic: String? = "vigil_dead_letters"
+    /// Without a dead-letter topic: count undecodable messages (`IngestCounters.skipped`) and
+    /// go on. For replays: the live run already sent those messages to the dead letters.
+    public var skipsUndecodable = false
     /// Whether completed checkpoints commit their offsets to the group. A replay reads with a
     /// private group and leaves no trace in the cluster.
     public var commitsOffsets = true

@@ -83,6 +83,11 @@ public struct KafkaSourceReader<Decoder: KafkaMessageDecoder>: CheckpointableRea
             } catch {
                 if let downstream { throw downstream }
                 guard let deadLetters else {
+                    if options.skipsUndecodable {
+                        IngestCounters.shared.skipped.add(1, ordering: .relaxed)
+                        splits.consumed(slot: slot, offset: msg.offset, maxTimestamp: maxTs)
+                        continue
+                    }
                     throw KafkaError("cannot decode \(message.topic)[\(message.partition)]@\(message.offset) and no dead-letter topic is configured: \(error)")
                 }
                 try deadLetters.send(message, error: error)

@@ -125,7 +125,9 @@ final class KafkaSplits: RebalanceHandler {
         var any = false, anyIdleWithRecords = false
         for s in splits where s.live {
             let w = s.maxTimestamp == .min ? Timestamp.min : s.maxTimestamp &- lag &- 1
-            if now - s.lastRecordNanos >= idleNanos {
+            // A partition read to the end of its range will have no more records: like an idle one.
+            let finished = s.atEnd && s.stopOffset != .max
+            if finished || now - s.lastRecordNanos >= idleNanos {
                 if s.maxTimestamp != .min { anyIdleWithRecords = true; leastOfIdle = min(leastOfIdle, w) }
                 continue
             }

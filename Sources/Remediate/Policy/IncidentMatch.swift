@@ -43,8 +43,8 @@ public struct IncidentMatch: Sendable, Equatable {
 
 /// Shell-style `*` wildcards, nothing else: entity names contain dots and slashes that
 /// regular expressions would make a trap of.
-enum Glob {
-    static func matches(_ pattern: String, _ text: String) -> Bool {
+public enum Glob {
+    public static func matches(_ pattern: String, _ text: String) -> Bool {
         let p = Array(pattern.utf8), t = Array(text.utf8)
         var pi = 0, ti = 0
         var star = -1, resume = 0
