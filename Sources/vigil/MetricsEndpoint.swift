@@ -86,6 +86,10 @@ final class MetricsEndpoint: @unchecked Sendable {
                         tasks.map { (["task": $0.name], Double($0.backpressureNanos) / 1e9) })
             out.counter("vigil_task_late_records_dropped_total", "Records later than the allowed lateness, dropped and counted.",
                         tasks.map { (["task": $0.name], Double($0.lateRecordsDropped)) })
+            // Event time behind the clock: how stale what the job is judging now is.
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            out.gauge("vigil_task_watermark_lag_seconds", "Wall clock minus the task's newest watermark (tasks that have one).",
+                      tasks.filter { $0.watermark != .min && $0.watermark != .max }.map { (["task": $0.name], Double(now - $0.watermark) / 1000) })
             let checkpoints = job.completedCheckpoints
             out.counter("vigil_checkpoints_completed_total", "Checkpoints completed by this run.", [([:], Double(checkpoints.count))])
             if let last = checkpoints.last {
@@ -97,6 +101,9 @@ final class MetricsEndpoint: @unchecked Sendable {
         let ingest = IngestCounters.shared
         out.counter("vigil_kafka_messages_total", "Kafka messages read.", [([:], Double(ingest.messages.load(ordering: .relaxed)))])
         out.counter("vigil_kafka_bytes_total", "Bytes of Kafka messages read.", [([:], Double(ingest.bytes.load(ordering: .relaxed)))])
+        let lag = KafkaConsumerLag.shared.partitions
+        out.gauge("vigil_kafka_consumer_lag_messages", "Messages between a source partition's position and its end (librdkafka's cached high watermark).",
+                  lag.map { (["group": $0.group, "topic": $0.topic, "partition": String($0.partition)], Double($0.lag)) })
         out.counter("vigil_dead_letters_total", "Messages that could not be decoded, sent to the dead-letter topic.",
                     [([:], Double(ingest.deadLetters.load(ordering: .relaxed)))])
         return out.text

@@ -95,6 +95,7 @@ public struct KafkaSourceReader<Decoder: KafkaMessageDecoder>: CheckpointableRea
             splits.consumed(slot: slot, offset: msg.offset, maxTimestamp: maxTs)
         }
         if !splits.toPause.isEmpty { consumer.pause(splits.takePartitionsToPause()) }
+        splits.reportLag()
         if let wm = splits.watermark() { context.emitWatermark(wm) }
         if consumed > 0 { return .more }
         guard splits.allAtEnd else { return .nothingAvailable }

@@ -97,6 +97,22 @@ final class KafkaSplits: RebalanceHandler {
         return toPause
     }
 
+    private var lagReportedAt: UInt64 = 0
+
+    /// Publishes each owned partition's lag (at most once a second: it takes a lock).
+    func reportLag(now: UInt64 = monotonicNanos()) {
+        guard now - lagReportedAt >= 1_000_000_000 else { return }
+        lagReportedAt = now
+        var owned: [KafkaConsumerLag.Partition] = []
+        for s in splits where s.live && s.nextOffset >= 0 {
+            var low: Int64 = 0, high: Int64 = -1
+            guard rd_kafka_get_watermark_offsets(consumer.handle, s.partition.topic, s.partition.partition, &low, &high) == RD_KAFKA_RESP_ERR_NO_ERROR,
+                  high >= 0 else { continue }
+            owned.append(.init(group: options.groupID, topic: s.partition.topic, partition: s.partition.partition, position: s.nextOffset, end: high))
+        }
+        KafkaConsumerLag.shared.update(group: options.groupID, owned)
+    }
+
     /// A consumer event that is not a message: end of a partition, or an error.
     func handleEvent(_ msg: rd_kafka_message_t) throws {
         if msg.err == RD_KAFKA_RESP_ERR__PARTITION_EOF {
@@ -268,6 +284,7 @@ final class KafkaSplits: RebalanceHandler {
             if position >= 0 { known[tp] = max(known[tp] ?? -1, position) }
             if position >= 0 { PartitionHandovers.shared.handOver(group: options.groupID, tp, at: position) }
         }
+        KafkaConsumerLag.shared.remove(group: options.groupID, partitions)
     }
 
     func addSplit(_ tp: TopicPartition, startingAt offset: Int64, now: UInt64 = monotonicNanos()) -> Int {

@@ -129,6 +129,8 @@ public class StreamOperator: EventSink {
     final func emitWatermark(_ watermark: Timestamp) throws {
         guard watermark > currentWatermark else { return }
         currentWatermark = watermark
+        // Each operator of a chain in turn: the last one's is the task's.
+        metrics.watermark = watermark
         for o in outputs { try o.forwardWatermark(watermark) }
     }
 

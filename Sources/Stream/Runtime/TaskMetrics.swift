@@ -9,6 +9,7 @@ public final class TaskMetrics: Sendable {
     private let _backpressureNanos = Atomic<UInt64>(0)
     private let _lateRecordsDropped = Atomic<Int>(0)
     private let _cpuNanos = Atomic<UInt64>(0)
+    private let _watermark = Atomic<Int64>(.min)
 
     init(taskName: String) { self.taskName = taskName }
 
@@ -32,6 +33,11 @@ public final class TaskMetrics: Sendable {
         get { _cpuNanos.load(ordering: .relaxed) }
         set { _cpuNanos.store(newValue, ordering: .relaxed) }
     }
+    /// The newest watermark the task's last operator emitted (`Int64.min`: none yet).
+    public var watermark: Timestamp {
+        get { _watermark.load(ordering: .relaxed) }
+        set { _watermark.store(newValue, ordering: .relaxed) }
+    }
     /// Records that were too late for their window and had no late side output to go to.
     public var lateRecordsDropped: Int {
         get { _lateRecordsDropped.load(ordering: .relaxed) }
@@ -48,6 +54,8 @@ public struct JobMetrics: Sendable, CustomStringConvertible {
         public var backpressureNanos: UInt64
         public var lateRecordsDropped: Int
         public var cpuNanos: UInt64
+        /// The newest watermark the task emitted (`Int64.min`: none yet; `.max`: its input ended).
+        public var watermark: Timestamp
         /// Per input channel: the most elements ever queued, and the bound.
         public var channelHighWaterMarks: [Int]
         public var channelCapacity: Int

@@ -217,7 +217,7 @@ extension JobMetrics {
         JobMetrics(tasks: tasks.map { t in
             JobMetrics.Task(name: t.name, recordsIn: t.metrics.recordsIn, recordsOut: t.metrics.recordsOut,
                             backpressureNanos: t.metrics.backpressureNanos,
-                            lateRecordsDropped: t.metrics.lateRecordsDropped, cpuNanos: t.metrics.cpuNanos,
+                            lateRecordsDropped: t.metrics.lateRecordsDropped, cpuNanos: t.metrics.cpuNanos, watermark: t.metrics.watermark,
                             channelHighWaterMarks: t.inbox?.highWaterMark ?? [],
                             channelCapacity: t.inbox?.capacityPerChannel ?? 0)
         })
