@@ -29,6 +29,8 @@ struct AIOpsJobOptions: ParsableArguments {
     @Option(help: "Write incident JSON lines into this directory (file part-0).") var output: String?
     @Option(help: "State directory: checkpoints (detectors, templates, the knowledge graph, incidents, Kafka offsets).") var state: String?
     @Option(help: "Milliseconds between checkpoints.") var checkpointIntervalMs: Int64 = 10_000
+    @Option(help: "First start from this savepoint (its name under STATE, or a checkpoint/savepoint directory); later restarts restore the newest checkpoint.")
+    var fromSavepoint: String?
     @Option(help: "Remediation policy file (YAML): act on incidents (see docs/remediation.md).") var policies: String?
     @Option(help: "Remediation directory (outbox, audit log, approvals); default STATE/remediation.") var remediationDir: String?
 
@@ -51,6 +53,7 @@ struct AIOpsJobOptions: ParsableArguments {
             throw ValidationError("--policies needs --state: an action runs only once the checkpoint that records it is complete")
         }
         if remediationDir != nil && policies == nil { throw ValidationError("--remediation-dir needs --policies") }
+        if fromSavepoint != nil && state == nil { throw ValidationError("--from-savepoint needs --state: the job checkpoints on from there") }
     }
 
     /// The policy file, or exit 2 with its problems.
@@ -88,7 +91,11 @@ struct AIOpsJob {
          replay: ReplayRange? = nil, onAudit: (@Sendable (AuditRecord) -> Void)? = nil) throws {
         let encoding = OTLPEncoding(rawValue: o.encoding)!
         let env = StreamEnvironment(name: name, parallelism: 1)
-        if let state = o.state { env.checkpointing = CheckpointConfig(directory: state + "/checkpoints", interval: .milliseconds(o.checkpointIntervalMs)) }
+        if let state = o.state {
+            var c = CheckpointConfig(directory: state + "/checkpoints", interval: .milliseconds(o.checkpointIntervalMs))
+            c.restore = try SavepointStart.restorePolicy(o.fromSavepoint, root: state + "/checkpoints", command: name)
+            env.checkpointing = c
+        }
         func options(_ topic: String, _ signal: AIOpsJobOptions.Signal) -> KafkaSourceOptions {
             var k = KafkaSourceOptions(brokers: brokers, topics: [topic], groupID: "\(o.group)-\(signal.rawValue)")
             k.boundedness = o.stopAtEnd ? .untilEndOfPartitions : .unbounded

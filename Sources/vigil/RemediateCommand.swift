@@ -25,6 +25,8 @@ struct RemediateCommand: ParsableCommand {
     @Option(help: "Remediation policy file (YAML; see docs/remediation.md).") var policies: String
     @Option(help: "Remediation directory: outbox, audit log, approvals.") var dir: String
     @Option(help: "State directory (checkpoints of the policy engine and the input position).") var state: String
+    @Option(help: "First start from this savepoint (its name under STATE, or a checkpoint/savepoint directory); later restarts restore the newest checkpoint.")
+    var fromSavepoint: String?
     @Option(help: "Incidents from this file of JSON lines.") var incidents: String?
     @Option(help: "Kafka bootstrap servers: incidents from --topic, and the producer of kafka actions.") var brokers: String?
     @Option(help: "Topic of incident JSON lines.") var topic = "vigil_incidents"
@@ -53,7 +55,9 @@ struct RemediateCommand: ParsableCommand {
         dispatcher.start()
 
         let env = StreamEnvironment(name: "remediate", parallelism: 1)
-        env.checkpointing = CheckpointConfig(directory: state, interval: .milliseconds(checkpointIntervalMs))
+        var checkpoints = CheckpointConfig(directory: state, interval: .milliseconds(checkpointIntervalMs))
+        checkpoints.restore = try SavepointStart.restorePolicy(fromSavepoint, root: state, command: "remediate")
+        env.checkpointing = checkpoints
         let input: DataStream<RemediationIncident>
         if let incidents {
             let malformed = OutputTag<String>("not incidents")

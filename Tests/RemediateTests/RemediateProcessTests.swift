@@ -230,6 +230,23 @@ final class RemediateProcessTests: XCTestCase {
         XCTAssertEqual(status, 0, errors)
         XCTAssertEqual(try String(contentsOfFile: argv, encoding: .utf8).split(separator: "\n").count, 3)
         XCTAssertEqual(try audit().filter { $0.event == .executed }.count, 3)
+        // --from-savepoint: an unknown name is refused with the ones there are; the savepoint is
+        // older than the job's newest checkpoint, so a restart with the flag restores the newest
+        // (going back would repeat what ran since); on a new state directory it starts from the
+        // savepoint, and the audit log still keeps every action from running twice.
+        let unknown = try ChildProcesses.runVigil(arguments + ["--stop-at-end", "--from-savepoint", "nosuch"])
+        XCTAssertNotEqual(unknown.status, 0)
+        XCTAssertTrue(unknown.stderr.contains("no savepoint 'nosuch' under \(work)/state/savepoints (it has: before-stop)"), unknown.stderr)
+        let again = try ChildProcesses.runVigil(arguments + ["--stop-at-end", "--from-savepoint", "before-stop"])
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertTrue(again.stderr.contains("is newer than savepoint before-stop: restoring it"), again.stderr)
+        let savepointPath = work + "/state/savepoints/before-stop"
+        let fresh = try ChildProcesses.runVigil(arguments.map { $0 == work + "/state" ? work + "/state2" : $0 } + ["--stop-at-end", "--from-savepoint", savepointPath])
+        XCTAssertEqual(fresh.status, 0, fresh.stderr)
+        XCTAssertTrue(fresh.stderr.contains("starting from savepoint \(savepointPath)"), fresh.stderr)
+        XCTAssertEqual(try String(contentsOfFile: argv, encoding: .utf8).split(separator: "\n").count, 3)
+        XCTAssertEqual(try audit().filter { $0.event == .executed }.count, 3)
+
         // No job runs on the state any more: a savepoint request says so.
         let none = try ChildProcesses.runVigil(["savepoint", "--state", work + "/state"])
         XCTAssertNotEqual(none.status, 0)
