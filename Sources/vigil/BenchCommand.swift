@@ -6,8 +6,9 @@ import Foundation
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Benchmarks on your own data (the full suite is benchmarks/run).",
-        subcommands: [BenchNABCommand.self, BenchRCACommand.self]
+        abstract: "The benchmark suite (vigil bench [NAME…]), or the detectors and rankers on your own data (nab, rca with --data).",
+        subcommands: [BenchSuiteCommand.self, BenchNABCommand.self, BenchRCACommand.self],
+        defaultSubcommand: BenchSuiteCommand.self
     )
 }
 
@@ -25,8 +26,8 @@ struct BenchNABCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "Folder of <category>/<series>.csv files.") var data: String
-    @Option(help: "NAB windows file (combined_windows*.json).") var labels: String
+    @Option(help: "Folder of <category>/<series>.csv files (without it and --results: the suite's nab benchmark).") var data: String?
+    @Option(help: "NAB windows file (combined_windows*.json).") var labels: String?
     @Option(help: "Where to write the results folders.") var out: String?
     @Option(help: "Score the results already in this folder (NAB's results/ layout: <detector>/<category>/<detector>_<series>.csv) instead of running detectors; --detector names which.")
     var results: String?
@@ -37,6 +38,10 @@ struct BenchNABCommand: ParsableCommand {
     @Option(help: "NAB profiles.json (default: NAB v1.1's standard, reward_low_FP_rate, reward_low_FN_rate).") var profiles: String?
 
     func run() throws {
+        guard let data, let labels else {
+            guard data == nil, labels == nil, out == nil, results == nil else { throw ValidationError("give --data and --labels (or neither: the suite's nab benchmark)") }
+            return try BenchSuiteCommand.run(["nab"], quick: false)
+        }
         guard (out == nil) != (results == nil) else { throw ValidationError("give --out (run detectors) or --results (score existing results)") }
         if results != nil {
             guard !detectors.isEmpty else { throw ValidationError("--results needs --detector NAME for each results folder to score") }

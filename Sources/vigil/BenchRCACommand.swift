@@ -18,7 +18,7 @@ struct BenchRCACommand: ParsableCommand {
             """
     )
 
-    @Option(help: "Folder of labelled cases.") var data: String
+    @Option(help: "Folder of labelled cases (without it: the suite's rca benchmark).") var data: String?
     @Option(help: "Write the first ranker's figures and per-case ranks here as JSON.") var json: String?
     @Option(name: .customLong("ranker"), help: "Rankers to run (repeatable; default all): \(RankerChoice.allCases.map(\.rawValue).joined(separator: ", ")).")
     var rankers: [RankerChoice] = []
@@ -28,6 +28,7 @@ struct BenchRCACommand: ParsableCommand {
     @Option(help: "Write each case's incident-window graph to this folder as <case>.json and <case>.dot.") var exportGraphs: String?
 
     func run() throws {
+        guard let data else { return try BenchSuiteCommand.run(["rca"], quick: false) }
         let dir = URL(fileURLWithPath: data)
         let cases: [RCACase]
         do {

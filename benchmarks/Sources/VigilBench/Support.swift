@@ -1,5 +1,8 @@
 import Foundation
 
+/// The order `vigil bench` runs them in: the runtime first, what runs on it after.
+let benchmarkOrder = ["runtime", "checkpoint", "kafka", "loghub", "nab", "rca", "remediate"]
+
 /// Every benchmark by name. Each returns its figures (and prints its own table).
 let benchmarks: [String: @Sendable (_ quick: Bool) throws -> Figures] = [
     "runtime": runtimeBenchmark,
