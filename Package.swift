@@ -88,6 +88,15 @@ let package = Package(
             swiftSettings: hotPathSettings
         ),
 
+        // The README's example of a user's own topology: Examples/ErrorBudget is a package of
+        // its own that depends on Vigil; built here too, so that CI compiles it against the
+        // current API and runs it (ErrorBudgetProcessTests).
+        .executableTarget(
+            name: "error-budget",
+            dependencies: ["Stream", "Ingest", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/ErrorBudget/Sources/ErrorBudget"
+        ),
+
         // Shared by the end-to-end tests: the built vigil, a broker, kcat.
         .target(name: "VigilTestSupport", path: "Tests/VigilTestSupport"),
         .testTarget(name: "StreamTests", dependencies: ["Stream", "VigilTestSupport"]),
