@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "Detectors", targets: ["Detectors"]),
         .library(name: "RCA", targets: ["RCA"]),
         .library(name: "Remediate", targets: ["Remediate"]),
+        .library(name: "Probes", targets: ["Probes"]),
         .executable(name: "vigil", targets: ["vigil"]),
         .executable(name: "vigil-bench", targets: ["VigilBench"]),
     ],
@@ -65,6 +66,13 @@ let package = Package(
             dependencies: ["Stream", "RCA", .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log")],
             exclude: ["README.md"]
         ),
+        // Host signals through eBPF (libbpf): the BPF programs in bpf/ are compiled by
+        // scripts/build-bpf against the running kernel's BTF and loaded at run time.
+        .target(
+            name: "Probes",
+            dependencies: ["Stream", "CBPF", .product(name: "Logging", package: "swift-log")],
+            exclude: ["bpf"]
+        ),
         // The built-in AIOps job's glue: OTLP records into detectors and the knowledge graph; the demo; backtests.
         .target(
             name: "AIOps",
@@ -74,7 +82,7 @@ let package = Package(
         .executableTarget(
             name: "vigil",
             dependencies: [
-                "Stream", "Ingest", "Detectors", "RCA", "Remediate", "AIOps",
+                "Stream", "Ingest", "Detectors", "RCA", "Remediate", "AIOps", "Probes",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
@@ -104,6 +112,7 @@ let package = Package(
         .testTarget(name: "DetectorsTests", dependencies: ["Detectors", "Stream", "VigilTestSupport"]),
         .testTarget(name: "RCATests", dependencies: ["RCA", "Detectors", "Stream", "VigilTestSupport"]),
         .testTarget(name: "AIOpsTests", dependencies: ["AIOps", "RCA", "Ingest", "Detectors", "Stream", "VigilTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "ProbesTests", dependencies: ["Probes", "Stream", "VigilTestSupport"]),
         .testTarget(name: "RemediateTests", dependencies: ["Remediate", "RCA", "Stream", "VigilTestSupport"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,80 @@
+import ArgumentParser
+import Foundation
+import Probes
+import Stream
+
+/// `vigil probes`: the host's eBPF sources on their own, to see what they report.
+struct ProbesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "probes",
+        abstract: "Runs an eBPF probe on this host and prints what it reports (needs root or CAP_BPF and CAP_PERFMON).",
+        subcommands: [Processes.self, TCP.self]
+    )
+
+    struct TCP: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "tcp",
+            abstract: "TCP connections of this host: handshake latency, failed connects, retransmits, resets, with the process that connected."
+        )
+
+        @Option(help: "Stop after this many seconds (default: until interrupted).") var seconds: Double?
+
+        func run() throws {
+            let env = StreamEnvironment(name: "probes", parallelism: 1)
+            env.tcpEvents().map { e in
+                let who = e.pid == 0 ? "" : " \(e.command)[\(e.pid)]"
+                let latency = e.latencyNanos.map { String(format: " after %.3f ms", Double($0) / 1e6) } ?? ""
+                return "\(TimeText.rfc3339(e.timeUnixNanos / 1_000_000)) \(e.kind.rawValue)\(who) \(e.localAddress):\(e.localPort) → \(e.remoteAddress):\(e.remotePort)\(latency)"
+            }.print()
+            let job = try env.start()
+            if let seconds {
+                Thread.sleep(forTimeInterval: seconds)
+                job.cancel()
+            }
+            _ = try? job.wait()
+        }
+    }
+
+    struct Processes: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "processes",
+            abstract: "Every process started (exec) and ended (exit, with its code and lifetime) on this host."
+        )
+
+        @Option(help: "Stop after this many seconds (default: until interrupted).") var seconds: Double?
+        @Flag(help: "JSON lines instead of text.") var json = false
+
+        func run() throws {
+            let env = StreamEnvironment(name: "probes", parallelism: 1)
+            let json = self.json
+            env.processEvents().map { e in json ? Self.jsonLine(e) : Self.text(e) }.print()
+            let job = try env.start()
+            if let seconds {
+                Thread.sleep(forTimeInterval: seconds)
+                job.cancel()
+            }
+            _ = try? job.wait()
+        }
+
+        static func text(_ e: ProcessEvent) -> String {
+            let time = TimeText.rfc3339(e.timeMillis)
+            switch e.kind {
+            case .exec: return "\(time) exec \(e.pid) (parent \(e.parentPID)) \(e.executable ?? e.command)"
+            case .exit:
+                let how = e.signal.map { "killed by signal \($0)" } ?? "exit \(e.exitCode ?? 0)"
+                return "\(time) exit \(e.pid) \(e.command): \(how) after \(String(format: "%.3f", Double(e.durationNanos ?? 0) / 1e9)) s"
+            }
+        }
+
+        static func jsonLine(_ e: ProcessEvent) -> String {
+            var fields: [String: Any] = ["kind": e.kind.rawValue, "time_unix_nano": e.timeUnixNanos, "pid": e.pid, "parent_pid": e.parentPID,
+                                         "command": e.command, "cgroup_id": e.cgroupID, "host_name": e.hostName]
+            if let x = e.executable { fields["executable"] = x }
+            if let c = e.exitCode { fields["exit_code"] = c }
+            if let s = e.signal { fields["signal"] = s }
+            if let d = e.durationNanos { fields["duration_nanos"] = d }
+            let data = (try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])) ?? Data()
+            return String(decoding: data, as: UTF8.self)
+        }
+    }
+}
