@@ -42,6 +42,30 @@ final class BPFObject: @unchecked Sendable {
         bpf_object__close(object)
     }
 
+    /// Attaches program `name` (a `perf_event` program) to an open perf event.
+    func attach(program name: String, perfEvent fd: Int32) throws {
+        guard let program = bpf_object__find_program_by_name(object, name) else { throw ProbeError("the BPF object has no program '\(name)'") }
+        guard let link = bpf_program__attach_perf_event(program, fd) else {
+            throw ProbeError("cannot attach \(name) to a perf event: \(String(cString: strerror(errno)))\(LibbpfLog.tail())")
+        }
+        links.append(link)
+    }
+
+    /// Every key of a hash map (raw bytes of `keySize`), as they are now.
+    func keys(of map: String, keySize: Int) throws -> [[UInt8]] {
+        let fd = try mapFD(map)
+        var keys: [[UInt8]] = []
+        var previous: [UInt8]? = nil
+        var next = [UInt8](repeating: 0, count: keySize)
+        while true {
+            let r: Int32 = previous.map { p in p.withUnsafeBytes { bpf_map_get_next_key(fd, $0.baseAddress, &next) } } ?? bpf_map_get_next_key(fd, nil, &next)
+            guard r == 0 else { break }
+            keys.append(next)
+            previous = next
+        }
+        return keys
+    }
+
     func mapFD(_ name: String) throws -> Int32 {
         let fd = bpf_object__find_map_fd_by_name(object, name)
         guard fd >= 0 else { throw ProbeError("the BPF object has no map '\(name)'") }

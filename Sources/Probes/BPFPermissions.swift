@@ -18,7 +18,7 @@ enum BPFPermissions {
 
     /// CapEff of this process (/proc/self/status).
     static func effectiveCapabilities() -> UInt64 {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+        guard let status = readProcFile("/proc/self/status"),
               let line = status.split(separator: "\n").first(where: { $0.hasPrefix("CapEff:") }) else { return 0 }
         return UInt64(line.dropFirst("CapEff:".count).trimmingCharacters(in: .whitespaces), radix: 16) ?? 0
     }

@@ -8,8 +8,36 @@ struct ProbesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "probes",
         abstract: "Runs an eBPF probe on this host and prints what it reports (needs root or CAP_BPF and CAP_PERFMON).",
-        subcommands: [Processes.self, TCP.self]
+        subcommands: [Processes.self, TCP.self, Profile.self]
     )
+
+    struct Profile: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "profile",
+            abstract: "Samples every CPU for a while and prints where the time went (and writes pprof)."
+        )
+
+        @Option(help: "How long to sample.") var seconds = 10.0
+        @Option(help: "Samples per second per CPU.") var frequency = 99
+        @Option(help: "Only this process.") var pid: Int32?
+        @Option(help: "Write the profile here (pprof: gzipped protobuf, for go tool pprof and other viewers).") var pprof: String?
+        @Option(help: "Functions to print.") var top = 15
+
+        func run() throws {
+            let profiler = try CPUProfiler(frequency: frequency)
+            Thread.sleep(forTimeInterval: seconds)
+            let profile = try profiler.collect()
+            let samples = profile.samples.filter { pid == nil || $0.pid == pid }.reduce(0) { $0 + $1.count }
+            print("\(samples) samples in \(String(format: "%.1f", seconds)) s at \(frequency) Hz\(pid.map { " of pid \($0)" } ?? ""); lost: \(profile.lostSamples)")
+            for (function, share) in profile.leafShares(pid: pid).prefix(top) {
+                print(String(format: "%6.1f%%  ", share * 100) + function)
+            }
+            if let pprof {
+                try Data(Pprof.gzipped(profile)).write(to: URL(fileURLWithPath: pprof))
+                print("pprof: \(pprof)")
+            }
+        }
+    }
 
     struct TCP: ParsableCommand {
         static let configuration = CommandConfiguration(
