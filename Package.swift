@@ -91,7 +91,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "VigilBench",
-            dependencies: ["Stream", "Ingest", "Detectors", "RCA", "AIOps", "Remediate", "CRdKafka", "OTLPProto"],
+            dependencies: ["Stream", "Ingest", "Detectors", "RCA", "AIOps", "Remediate", "Probes", "CRdKafka", "OTLPProto"],
             path: "benchmarks/Sources/VigilBench",
             swiftSettings: hotPathSettings
         ),

@@ -1,3 +1,4 @@
+import Dispatch
 import Logging
 import Stream
 
@@ -13,12 +14,15 @@ public struct BPFRingSource<Event: Sendable>: SourceReader {
     private let unixNanos: @Sendable (Event) -> Int64
     private let slackNanos: Int64 = 100_000_000
     private var newest = Int64.min
+    private let file: String
+    private var lostReportedAt: UInt64 = 0
 
     /// `optional`: without permission, BTF or the built object, log why and end at once
     /// instead of failing the job.
     init(object file: String, optional: Bool, decode: @escaping @Sendable (UnsafeRawPointer, Int, HostClock) -> Event?,
          unixNanos: @escaping @Sendable (Event) -> Int64) throws {
         self.unixNanos = unixNanos
+        self.file = file
         do {
             let object = try BPFObject(file: file)
             let clock = HostClock()
@@ -44,6 +48,11 @@ public struct BPFRingSource<Event: Sendable>: SourceReader {
             newest = max(newest, t)
         }
         if newest != .min { context.emitWatermark((newest - slackNanos) / 1_000_000) }
+        let now = DispatchTime.now().uptimeNanoseconds
+        if now - lostReportedAt >= 500_000_000 {  // a map read is a syscall: twice a second
+            lostReportedAt = now
+            ProbeCounters.shared.setLost(file, lostEvents)
+        }
         return batch.isEmpty ? .nothingAvailable : .more
     }
 }

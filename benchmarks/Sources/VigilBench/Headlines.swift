@@ -54,6 +54,11 @@ struct Headline {
             Headline("webhooks/s", "webhooks_per_s", .measured("URLSession loop", "raw_urlsession_posts_per_s")),
             Headline("exec actions/s", "execs_per_s", .measured("posix_spawn loop", "raw_posix_spawns_per_s")),
         ],
+        "ebpf": [
+            Headline("CPU profiler at 99 Hz, overhead %", "profiler_overhead_pct", .quoted("goal < 1%")),
+            Headline("TCP connections/s followed, 0 lost", "tcp_connections_per_s_no_loss", .quoted("goal ≥ 20,000/s")),
+            Headline("TCP probe events lost", "lost_events"),
+        ],
     ]
 
     /// One table of every headline of the benchmarks run: figure, reference, ratio.

@@ -1,7 +1,7 @@
 import Foundation
 
 /// The order `vigil bench` runs them in: the runtime first, what runs on it after.
-let benchmarkOrder = ["runtime", "checkpoint", "kafka", "loghub", "nab", "rca", "remediate"]
+let benchmarkOrder = ["runtime", "checkpoint", "kafka", "loghub", "nab", "rca", "remediate", "ebpf"]
 
 /// Every benchmark by name. Each returns its figures (and prints its own table).
 let benchmarks: [String: @Sendable (_ quick: Bool) throws -> Figures] = [
@@ -12,6 +12,7 @@ let benchmarks: [String: @Sendable (_ quick: Bool) throws -> Figures] = [
     "nab": nabBenchmark,
     "rca": rcaBenchmark,
     "remediate": remediateBenchmark,
+    "ebpf": ebpfBenchmark,
 ]
 
 /// A benchmark's results: a flat JSON object of numbers and strings, in insertion order.
