@@ -8,8 +8,33 @@ struct ProbesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "probes",
         abstract: "Runs an eBPF probe on this host and prints what it reports (needs root or CAP_BPF and CAP_PERFMON).",
-        subcommands: [Processes.self, TCP.self, Profile.self]
+        subcommands: [Processes.self, TCP.self, Profile.self, Syscalls.self]
     )
+
+    struct Syscalls: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "syscalls",
+            abstract: "Latency of chosen syscalls on the whole host, per window (histograms kept in the kernel)."
+        )
+
+        @Option(name: .customLong("syscall"), help: "A syscall to watch (repeatable): read, write, fsync, connect, futex, … or nr:N.")
+        var syscalls: [String] = ["read", "write", "fsync"]
+        @Option(help: "Window, seconds.") var window = 5.0
+        @Option(help: "Windows to print (default: until interrupted).") var windows: Int?
+
+        func run() throws {
+            let latency = try SyscallLatency(syscalls: syscalls)
+            var printed = 0
+            while windows.map({ printed < $0 }) ?? true {
+                Thread.sleep(forTimeInterval: window)
+                for h in try latency.collect() {
+                    func ms(_ ns: UInt64) -> String { String(format: "%.3f ms", Double(ns) / 1e6) }
+                    print("\(TimeText.rfc3339(h.windowEndUnixNanos / 1_000_000)) \(h.syscall): \(h.total) calls, p50 ≤ \(ms(h.quantileUpperBound(0.5))), p99 ≤ \(ms(h.quantileUpperBound(0.99)))")
+                }
+                printed += 1
+            }
+        }
+    }
 
     struct Profile: ParsableCommand {
         static let configuration = CommandConfiguration(
