@@ -29,8 +29,8 @@ public struct CPUProfile: Sendable {
 
     public var totalSamples: Int { samples.reduce(0) { $0 + $1.count } }
 
-    /// Each function's share of the samples where it is the leaf (user frames first named).
-    public func leafShares(pid: Int32? = nil) -> [(function: String, share: Double)] {
+    /// Samples per leaf function (the frame that was running; its address where unnamed).
+    public func leafCounts(pid: Int32? = nil) -> (counts: [String: Int], total: Int) {
         var byFunction: [String: Int] = [:]
         var total = 0
         for s in samples where pid == nil || s.pid == pid {
@@ -38,6 +38,12 @@ public struct CPUProfile: Sendable {
             let leaf = s.frames.first.map { $0.function ?? "0x" + String($0.address, radix: 16) } ?? "[no stack]"
             byFunction[leaf, default: 0] += s.count
         }
-        return byFunction.map { ($0.key, total == 0 ? 0 : Double($0.value) / Double(total)) }.sorted { $0.share > $1.share }
+        return (byFunction, total)
+    }
+
+    /// Each leaf function's share of the samples, largest first.
+    public func leafShares(pid: Int32? = nil) -> [(function: String, share: Double)] {
+        let (counts, total) = leafCounts(pid: pid)
+        return counts.map { ($0.key, total == 0 ? 0 : Double($0.value) / Double(total)) }.sorted { $0.share > $1.share }
     }
 }
