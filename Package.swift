@@ -70,7 +70,8 @@ let package = Package(
         // scripts/build-bpf against the running kernel's BTF and loaded at run time.
         .target(
             name: "Probes",
-            dependencies: ["Stream", "Detectors", "CBPF", "CZlib", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Stream", "Detectors", "CBPF", "CZlib", "OTLPProto",
+                           .product(name: "SwiftProtobuf", package: "swift-protobuf"), .product(name: "Logging", package: "swift-log")],
             exclude: ["bpf"]
         ),
         // The built-in AIOps job's glue: OTLP records into detectors and the knowledge graph; the demo; backtests.
@@ -112,7 +113,7 @@ let package = Package(
         .testTarget(name: "DetectorsTests", dependencies: ["Detectors", "Stream", "VigilTestSupport"]),
         .testTarget(name: "RCATests", dependencies: ["RCA", "Detectors", "Stream", "VigilTestSupport"]),
         .testTarget(name: "AIOpsTests", dependencies: ["AIOps", "RCA", "Ingest", "Detectors", "Stream", "VigilTestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "ProbesTests", dependencies: ["Probes", "Detectors", "Stream", "VigilTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "ProbesTests", dependencies: ["Probes", "Detectors", "Stream", "OTLPProto", "VigilTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "RemediateTests", dependencies: ["Remediate", "RCA", "Stream", "VigilTestSupport"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,4 +1,5 @@
 import Foundation
+import OTLPProto
 import Probes
 import Stream
 import VigilTestSupport
@@ -34,6 +35,23 @@ final class CPUProfilerTests: XCTestCase {
         XCTAssertEqual(parts.first, "TOP", line)
         XCTAssertTrue(parts.count == 4 && parts[1].contains("spinInKnownFunction"), line)
         XCTAssertGreaterThan(Double(parts.count == 4 ? parts[2] : "0") ?? 0, 0.5, line)
+
+        // As OTLP profiles: decoded back with the generated messages, this process's resource
+        // has a profile whose heaviest leaf is the same function.
+        let request = try OTLPProfiles.Request(serializedBytes: try OTLPProfiles.encoded(profile))
+        let d = request.dictionary
+        XCTAssertEqual(d.stringTable.first, "")
+        let resource = try XCTUnwrap(request.resourceProfiles.first { r in
+            r.resource.attributes.contains { $0.key == "process.pid" && $0.value.stringValue == String(getpid()) }
+        })
+        var leaves: [String: Int64] = [:]
+        for s in resource.scopeProfiles[0].profiles[0].samples {
+            let leaf = d.locationTable[Int(d.stackTable[Int(s.stackIndex)].locationIndices[0])]
+            let name = leaf.lines.first.map { d.stringTable[Int(d.functionTable[Int($0.functionIndex)].nameStrindex)] } ?? "?"
+            leaves[name, default: 0] += s.values[0]
+        }
+        let heaviest = try XCTUnwrap(leaves.max { $0.value < $1.value })
+        XCTAssertTrue(heaviest.key.contains("spinInKnownFunction"), "\(leaves)")
     }
 }
 
