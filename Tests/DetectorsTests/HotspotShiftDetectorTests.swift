@@ -1,4 +1,5 @@
 import Detectors
+import VigilTestSupport
 import XCTest
 
 /// The hotspot-shift detector on hand-made windows: steady shares with sampling noise raise
@@ -7,7 +8,7 @@ import XCTest
 final class HotspotShiftDetectorTests: XCTestCase {
     func testSteadyProfilesAreQuietAndAShiftIsFlaggedBothWays() {
         var d = HotspotShiftDetector()
-        var rng = SplitMix(state: 7)
+        var rng = SeededRandom(seed: 7)
         for w in 0..<20 {
             // parse 50 %, hash 30 %, gc 20 %, ± a few samples of noise.
             let jitter = Int(rng.next() % 21) - 10
@@ -41,13 +42,3 @@ final class HotspotShiftDetectorTests: XCTestCase {
     }
 }
 
-private struct SplitMix {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

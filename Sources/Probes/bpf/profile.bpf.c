@@ -6,6 +6,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "profile_key.h"
+#include "lost_counter.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -26,14 +27,6 @@ struct {
     __type(value, __u64);
 } counts SEC(".maps");
 
-// Samples that found the counts map full: reported, never hidden.
-struct {
-    __uint(type, BPF_MAP_TYPE_ARRAY);
-    __uint(max_entries, 1);
-    __type(key, __u32);
-    __type(value, __u64);
-} lost SEC(".maps");
-
 SEC("perf_event")
 int on_sample(struct bpf_perf_event_data *ctx) {
     __u32 pid = bpf_get_current_pid_tgid() >> 32;
@@ -52,9 +45,7 @@ int on_sample(struct bpf_perf_event_data *ctx) {
     if (bpf_map_update_elem(&counts, &key, &one, BPF_NOEXIST) != 0) {
         n = bpf_map_lookup_elem(&counts, &key);  // another CPU inserted it meanwhile
         if (n) { __sync_fetch_and_add(n, 1); return 0; }
-        __u32 zero = 0;
-        __u64 *l = bpf_map_lookup_elem(&lost, &zero);
-        if (l) __sync_fetch_and_add(l, 1);
+        count_lost();
     }
     return 0;
 }

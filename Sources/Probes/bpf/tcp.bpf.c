@@ -7,6 +7,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "tcp_event.h"
+#include "lost_counter.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -17,13 +18,6 @@ struct {
     __uint(type, BPF_MAP_TYPE_RINGBUF);
     __uint(max_entries, 1 << 24);
 } events SEC(".maps");
-
-struct {
-    __uint(type, BPF_MAP_TYPE_ARRAY);
-    __uint(max_entries, 1);
-    __type(key, __u32);
-    __type(value, __u64);
-} lost SEC(".maps");
 
 struct owner {
     __u64 connect_ns;
@@ -39,12 +33,6 @@ struct {
     __type(key, __u64);
     __type(value, struct owner);
 } owners SEC(".maps");
-
-static __always_inline void count_lost(void) {
-    __u32 zero = 0;
-    __u64 *n = bpf_map_lookup_elem(&lost, &zero);
-    if (n) __sync_fetch_and_add(n, 1);
-}
 
 // The connection's addresses and ports, from the socket itself.
 static __always_inline void fill_from_sock(struct tcp_event *e, struct sock *sk) {
