@@ -77,7 +77,7 @@ let package = Package(
         // The built-in AIOps job's glue: OTLP records into detectors and the knowledge graph; the demo; backtests.
         .target(
             name: "AIOps",
-            dependencies: ["Stream", "Ingest", "Detectors", "RCA", "Remediate", "OTLPProto", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: ["Stream", "Ingest", "Detectors", "RCA", "Remediate", "Probes", "OTLPProto", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: hotPathSettings
         ),
         .executableTarget(

@@ -26,7 +26,9 @@ extension DataStream where T == Telemetry {
     /// The AIOps pipeline: spans → RED metrics → `detect`; logs → templates → log anomalies;
     /// spans, mined log lines and gauges → the knowledge graph; every anomaly → incidents,
     /// ranked from the graph (`rootCauses`).
+    /// `hostAnomalies`: further evidence, such as the host's eBPF signals (`hostAnomalies(_:detect:)`).
     public func incidents(_ config: AIOpsConfig = AIOpsConfig(),
+                          hostAnomalies: DataStream<AnomalyEvent>? = nil,
                           detect: (DataStream<MetricPoint>) -> DataStream<MetricAnomaly> = { $0.detect { MedianMADDetector() } })
         -> DataStream<IncidentReport> {
         // Split by kind through a process function: a flatMap would build an array per record.
@@ -50,8 +52,10 @@ extension DataStream where T == Telemetry {
         let mined = logs.keyBy(\.service).process(name: "log-events", LogEventFunction(miner: config.logAnomalies.miner))
             .map(name: "graph-logs") { RCAInput.log($0) }
 
+        var inputs = [mined, gauges.map(name: "graph-gauges") { RCAInput.metric($0) }, redAnomalies, logAnomalies]
+        if let hostAnomalies { inputs.append(hostAnomalies.map(name: "host-anomalies") { RCAInput.anomaly($0) }) }
         return spans.map(name: "graph-spans") { RCAInput.span($0) }
-            .union(mined, gauges.map(name: "graph-gauges") { RCAInput.metric($0) }, redAnomalies, logAnomalies)
+            .union(inputs)
             .rootCauses(config: config.rca)
     }
 }

@@ -22,3 +22,8 @@ struct HostClock: Sendable {
         return String(decoding: buffer.prefix { $0 != 0 }, as: UTF8.self)
     }()
 }
+
+/// This host, as probes name it in `host.name`.
+public enum ProbeHost {
+    public static var name: String { HostClock.hostName }
+}

@@ -10,6 +10,7 @@ import Stream
 /// The options of the built-in AIOps job, shared by `vigil run` and `vigil incidents`.
 struct AIOpsJobOptions: ParsableArguments {
     enum Signal: String, CaseIterable, ExpressibleByArgument { case spans, logs, metrics }
+    enum Probe: String, CaseIterable, ExpressibleByArgument { case processes, tcp, profiler }
 
     @Option(name: .customLong("signal"), help: "Signals to read (repeatable): spans, logs, metrics.") var signals: [Signal] = Signal.allCases
     @Option(help: "Topic of OTLP spans.") var spansTopic = OTLPTopics.spans
@@ -31,6 +32,10 @@ struct AIOpsJobOptions: ParsableArguments {
     @Option(help: "Milliseconds between checkpoints.") var checkpointIntervalMs: Int64 = 10_000
     @Option(help: "First start from this savepoint (its name under STATE, or a checkpoint/savepoint directory); later restarts restore the newest checkpoint.")
     var fromSavepoint: String?
+    @Option(name: .customLong("probe"), help: "Also read this host's eBPF signals as evidence (repeatable): processes (abnormal exits), tcp (connect failures, resets), profiler (CPU hotspot shifts). Needs root or CAP_BPF and CAP_PERFMON.")
+    var probes: [Probe] = []
+    @Flag(help: "Run without a probe that cannot start (no privileges, no BTF) instead of refusing to start.") var probesOptional = false
+    @Option(help: "--probe processes: an abnormal exit counts only for a process that ran at least this many seconds.") var probeMinLifetimeSeconds = 10.0
     @Option(help: "Remediation policy file (YAML): act on incidents (see docs/remediation.md).") var policies: String?
     @Option(help: "Remediation directory (outbox, audit log, approvals); default STATE/remediation.") var remediationDir: String?
 
@@ -131,8 +136,16 @@ struct AIOpsJob {
             rca: RCAConfig(graph: KnowledgeGraphConfig(windowMillis: Int64(o.graphWindowSeconds) * 1000, allowedLatenessMillis: Int64(o.maxDelayMs)),
                            incidents: IncidentConfig(quietMillis: Int64(o.quietSeconds) * 1000)))
         let detector = o.detector
+        var host = HostSignals()
+        host.processes = o.probes.contains(.processes)
+        host.tcp = o.probes.contains(.tcp)
+        host.profiler = o.probes.contains(.profiler)
+        host.optional = o.probesOptional
+        host.window = .seconds(Int64(o.windowSeconds))
+        host.minimumLifetimeNanos = UInt64(max(0, o.probeMinLifetimeSeconds) * 1e9)
+        let hostAnomalies = host.any ? env.hostAnomalies(host) { REDCommand.detect($0, with: detector) } : nil
         var scored: DataStream<ScoredPoint>?
-        incidents = telemetry.incidents(config) { points in
+        incidents = telemetry.incidents(config, hostAnomalies: hostAnomalies) { points in
             let anomalies = REDCommand.detect(points, with: detector, scoring: replay != nil)
             if replay != nil { scored = anomalies.sideOutput(ScoredPoint.all) }
             return anomalies

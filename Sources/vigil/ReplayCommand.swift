@@ -43,6 +43,7 @@ struct ReplayCommand: ParsableCommand {
         _ = try Self.time(to, name: "--to", now: 0)
         if job.state != nil { throw ValidationError("--state: a replay keeps no state (it reads its range from the start every time)") }
         if job.policies != nil { throw ValidationError("--policies: a replay takes no actions") }
+        if !job.probes.isEmpty { throw ValidationError("--probe: a replay reads recorded topics; this host's signals now are not in them") }
     }
 
     func run() throws {

@@ -98,7 +98,10 @@ public struct DataStream<T: Sendable>: @unchecked Sendable {
     }
 
     /// Merges streams of the same type; the next operator reads them as one input.
-    public func union(_ others: DataStream<T>...) -> DataStream<T> {
+    public func union(_ others: DataStream<T>...) -> DataStream<T> { union(others) }
+
+    /// Merges with a list of streams, however many a job built.
+    public func union(_ others: [DataStream<T>]) -> DataStream<T> {
         DataStream(environment, origins: origins + others.flatMap(\.origins))
     }
 

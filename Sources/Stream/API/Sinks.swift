@@ -20,10 +20,15 @@ struct CollectWriter<T: Sendable>: SinkWriter {
     func write(_ value: T, timestamp: Timestamp) throws { target.append(StreamRecord(value, timestamp: timestamp)) }
 }
 
-/// Prints records to standard output, prefixed by the subtask when parallel ("2> …").
+/// Prints records to standard output, prefixed by the subtask when parallel ("2> …"). Each
+/// line is flushed at once: standard output to a pipe or file is block-buffered, and a
+/// streaming job's findings (an incident) must not wait there for more output to come.
 struct PrintWriter<T: Sendable>: SinkWriter {
     let prefix: String
-    func write(_ value: T, timestamp: Timestamp) throws { print("\(prefix)\(value)") }
+    func write(_ value: T, timestamp: Timestamp) throws {
+        print("\(prefix)\(value)")
+        fflush(nil)
+    }
 }
 
 /// Counts and forgets (benchmarks).
