@@ -92,6 +92,8 @@ final class MetricsEndpoint: @unchecked Sendable {
                       tasks.filter { $0.watermark != .min && $0.watermark != .max }.map { (["task": $0.name], Double(now - $0.watermark) / 1000) })
             let checkpoints = job.completedCheckpoints
             out.counter("vigil_checkpoints_completed_total", "Checkpoints completed by this run.", [([:], Double(checkpoints.count))])
+            out.counter("vigil_checkpoints_failed_total", "Checkpoints this run gave up on (timeout, a task's state not written, metadata not written).",
+                        [([:], Double(job.abortedCheckpoints))])
             if let last = checkpoints.last {
                 out.gauge("vigil_checkpoint_last_duration_seconds", "Trigger to metadata written, of the newest checkpoint.", [([:], Double(last.durationNanos) / 1e9)])
                 out.gauge("vigil_checkpoint_last_size_bytes", "Bytes written by the newest checkpoint.", [([:], Double(last.bytes))])

@@ -40,6 +40,7 @@ final class RunDemoProcessTests: XCTestCase {
             XCTAssertGreaterThan(total(scrapes[1], "vigil_task_records_in_total"), total(scrapes[0], "vigil_task_records_in_total"))
             XCTAssertGreaterThan(total(scrapes[1], "vigil_kafka_messages_total"), 0)
             XCTAssertNotNil(scrapes[1]["vigil_checkpoints_completed_total"])
+            XCTAssertEqual(scrapes[1]["vigil_checkpoints_failed_total"], 0)
             // Consumer lag per partition of each source, and how far event time trails the clock.
             let lag = scrapes[1].filter { $0.key.hasPrefix("vigil_kafka_consumer_lag_messages{") }
             XCTAssertTrue(lag.keys.contains { $0.contains("topic=\"otlp_spans\"") && $0.contains("partition=\"0\"") }, "\(lag)")

@@ -361,6 +361,7 @@ final class CheckpointTests: XCTestCase {
         let next = try run.triggerCheckpoint()
         XCTAssertEqual(next.id, 2)
         XCTAssertEqual(try visible(), ["0", "1", "2", "3", "4"], "published with the next completed checkpoint")
+        XCTAssertEqual(coordinator.abortedCount, 1, "counted for /metrics (vigil_checkpoints_failed_total)")
     }
 
     func testFileSinkWithoutCheckpointsPublishesAtTheEnd() throws {

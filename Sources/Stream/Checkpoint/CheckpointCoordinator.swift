@@ -48,6 +48,8 @@ final class CheckpointCoordinator: @unchecked Sendable {
         var queued: [(savepoint: String?, waiter: @Sendable (Result<CompletedCheckpoint, any Error>) -> Void)] = []
         var stopped = false
         var completed: [CompletedCheckpoint] = []
+        /// Checkpoints given up on (timed out, a task could not write, metadata not written).
+        var aborted = 0
     }
 
     init(config: CheckpointConfig, jobName: String, maxParallelism: Int, tasks: [TaskRef],
@@ -65,6 +67,7 @@ final class CheckpointCoordinator: @unchecked Sendable {
 
     /// Checkpoints completed so far (for metrics and benchmarks).
     var completed: [CompletedCheckpoint] { state.withLock { $0.completed } }
+    var abortedCount: Int { state.withLock { $0.aborted } }
 
     // MARK: triggering
 
@@ -223,6 +226,7 @@ final class CheckpointCoordinator: @unchecked Sendable {
         let aborted: Pending? = state.withLock { s in
             guard s.pending?.id == id else { return nil }
             defer { s.pending = nil }
+            s.aborted += 1
             return s.pending
         }
         guard let p = aborted else { return }

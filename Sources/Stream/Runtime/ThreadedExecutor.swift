@@ -94,6 +94,10 @@ public final class JobHandle: @unchecked Sendable {
     /// Checkpoints completed so far.
     public var completedCheckpoints: [CompletedCheckpoint] { coordinator?.completed ?? [] }
 
+    /// Checkpoints this run gave up on (timed out, a task could not write its state, the
+    /// metadata could not be written).
+    public var abortedCheckpoints: Int { coordinator?.abortedCount ?? 0 }
+
     private func waitFor(savepoint: String?) throws -> CompletedCheckpoint {
         guard let coordinator else { throw CheckpointAbortedError(id: 0, reason: "the job has no checkpointing configured") }
         let done = DispatchSemaphore(value: 0)
