@@ -29,12 +29,15 @@ final class CPUProfilerTests: XCTestCase {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-\(UUID()).pb.gz").path
         defer { try? FileManager.default.removeItem(atPath: file) }
         try Data(Pprof.gzipped(profile)).write(to: URL(fileURLWithPath: file))
-        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/pprof_top.py").path
-        let line = try ChildProcesses.run("python3", [fixture, file, String(getpid())])
+        let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures").path
+        let line = try ChildProcesses.run("python3", [fixtures + "/pprof_top.py", file, String(getpid())])
         let parts = line.split(separator: " ")
         XCTAssertEqual(parts.first, "TOP", line)
         XCTAssertTrue(parts.count == 4 && parts[1].contains("spinInKnownFunction"), line)
         XCTAssertGreaterThan(Double(parts.count == 4 ? parts[2] : "0") ?? 0, 0.5, line)
+        // And Google's protobuf library, given pprof's schema, reads the same.
+        let withLibrary = try ChildProcesses.run(try Self.pythonWithProtobuf(), [fixtures + "/pprof_top_protobuf.py", file, String(getpid())])
+        XCTAssertEqual(withLibrary, line)
 
         // As OTLP profiles: decoded back with the generated messages, this process's resource
         // has a profile whose heaviest leaf is the same function.
@@ -56,6 +59,20 @@ final class CPUProfilerTests: XCTestCase {
 }
 
 extension CPUProfilerTests {
+    /// A Python that has the protobuf package: the OTLP interop test's venv (scripts/test makes
+    /// it first), else one made here.
+    static func pythonWithProtobuf() throws -> String {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        for venv in [root + "/.build/peer-venv", root + "/.build/pprof-venv"] {
+            let python = venv + "/bin/python"
+            if FileManager.default.isExecutableFile(atPath: python), (try? ChildProcesses.run(python, ["-c", "import google.protobuf"])) != nil { return python }
+        }
+        let venv = root + "/.build/pprof-venv"
+        try ChildProcesses.run("python3", ["-m", "venv", venv])
+        try ChildProcesses.run(venv + "/bin/pip", ["install", "-q", "--disable-pip-version-check", "protobuf"], timeout: 300)
+        return venv + "/bin/python"
+    }
+
     /// As a source: a profile per window, the windows back to back.
     func testTheProfilerSourceEmitsAProfilePerWindow() throws {
         let env = StreamEnvironment(name: "profiles", parallelism: 1)
