@@ -46,7 +46,14 @@ struct ServiceEvidence {
                 return j
             }
         }
-        for (k, v) in indicators { indicators[k] = v.sorted { Self.weight($0) > Self.weight($1) } }
+        // Equal weights break by kind and text: indicators arrive in dictionary order, which is
+        // hash-seeded per process, and a replay must name the evidence the live run named.
+        for (k, v) in indicators {
+            indicators[k] = v.sorted { a, b in
+                let (wa, wb) = (Self.weight(a), Self.weight(b))
+                return wa != wb ? wa > wb : (a.kind.rawValue, a.detail) < (b.kind.rawValue, b.detail)
+            }
+        }
         signal = input.symptomSignal
         // When nothing moved along the alert's own signal (a short or missing history can hide
         // it), follow whatever did move rather than rank blind.
