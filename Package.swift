@@ -112,7 +112,7 @@ let package = Package(
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "OTLPProto", "CRdKafka", "VigilTestSupport"]),
         .testTarget(name: "DetectorsTests", dependencies: ["Detectors", "Stream", "VigilTestSupport"]),
         .testTarget(name: "RCATests", dependencies: ["RCA", "Detectors", "Stream", "VigilTestSupport"]),
-        .testTarget(name: "AIOpsTests", dependencies: ["AIOps", "RCA", "Ingest", "Detectors", "Stream", "VigilTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "AIOpsTests", dependencies: ["AIOps", "RCA", "Remediate", "Ingest", "Detectors", "Stream", "VigilTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ProbesTests", dependencies: ["Probes", "Detectors", "Stream", "OTLPProto", "VigilTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "RemediateTests", dependencies: ["Remediate", "RCA", "Stream", "VigilTestSupport"], exclude: ["Fixtures"]),
     ],

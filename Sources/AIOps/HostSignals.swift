@@ -45,7 +45,7 @@ extension StreamEnvironment {
                 .filter(name: "tcp-troubles") { ($0.kind == .connectFailed || $0.kind == .resetReceived) && $0.pid != 0 && !$0.command.isEmpty }
                 .keyBy { "\($0.command) tcp \($0.kind == .connectFailed ? "connect_failures" : "resets")" }
                 .window(.tumbling(s.window))
-                .process(name: "tcp-counts") { series, window, events in MetricPoint(series: series, time: window.end, value: Double(events.count)) }
+                .aggregate(name: "tcp-counts", StatsAggregate { _ in 1 }) { series, window, stats in MetricPoint(series: series, time: window.end, value: Double(stats.count)) }
             streams.append(detect(counts).map(name: "tcp-anomalies") { AnomalyEvent(metricAnomaly: $0) })
         }
         if s.profiler {

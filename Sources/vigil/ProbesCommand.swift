@@ -32,6 +32,7 @@ struct ProbesCommand: ParsableCommand {
                     print("\(TimeText.rfc3339(h.windowEndUnixNanos / 1_000_000)) \(h.syscall): \(h.total) calls, p50 ≤ \(ms(h.quantileUpperBound(0.5))), p99 ≤ \(ms(h.quantileUpperBound(0.99)))")
                 }
                 printed += 1
+                if latency.lostCalls > 0 { print("  (\(latency.lostCalls) calls not counted so far: the histogram map was full)") }
             }
         }
     }

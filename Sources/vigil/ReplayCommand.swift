@@ -96,7 +96,7 @@ struct ReplayCommand: ParsableCommand {
         var series: [String: [ScoredPoint]] = [:]
         for p in scored?.values ?? [] { series[p.series, default: []].append(p) }
         for key in series.keys { series[key]!.sort { $0.time < $1.time } }
-        let result = BacktestReport(range: .init(from: range.from ?? 0, to: range.to ?? .max, topics: topicNames, messages: messages, seconds: seconds),
+        let result = BacktestReport(range: .init(from: range.from, to: range.to, topics: topicNames, messages: messages, seconds: seconds),
                                     detector: o.detector, labels: windows, reports: reports.values, series: series)
         let skipped = IngestCounters.shared.skipped.load(ordering: .relaxed)
         note(summary(result) + (skipped > 0 ? "; \(skipped) undecodable messages skipped" : ""))

@@ -15,9 +15,10 @@ public struct BacktestReport: Sendable, Codable {
         public var seconds: Double
         public var messagesPerSecond: Double
 
-        public init(from: Int64, to: Int64, topics: [String], messages: Int, seconds: Double) {
-            self.from = TimeText.rfc3339(from)
-            self.to = to == .max ? "end" : TimeText.rfc3339(to)
+        /// `from`/`to` nil: the range was open at that end.
+        public init(from: Int64?, to: Int64?, topics: [String], messages: Int, seconds: Double) {
+            self.from = from.map(TimeText.rfc3339) ?? "earliest"
+            self.to = to.map(TimeText.rfc3339) ?? "end"
             self.topics = topics
             self.messages = messages
             self.seconds = (seconds * 1000).rounded() / 1000

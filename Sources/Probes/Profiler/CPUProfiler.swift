@@ -43,8 +43,8 @@ public final class CPUProfiler: @unchecked Sendable {
         var stackIDs = Set<Int32>()
         for key in try object.keys(of: "counts", keySize: 28) {
             var count: UInt64 = 0
-            guard key.withUnsafeBytes({ bpf_map_lookup_elem(countsFD, $0.baseAddress, &count) }) == 0 else { continue }
-            _ = key.withUnsafeBytes { bpf_map_delete_elem(countsFD, $0.baseAddress) }
+            // One step: a sample counted between a lookup and a delete would be lost.
+            guard key.withUnsafeBytes({ bpf_map_lookup_and_delete_elem(countsFD, $0.baseAddress, &count) }) == 0 else { continue }
             let (pid, userStack, kernelStack, command) = key.withUnsafeBytes { b in
                 (b.loadUnaligned(fromByteOffset: 0, as: Int32.self), b.loadUnaligned(fromByteOffset: 4, as: Int32.self),
                  b.loadUnaligned(fromByteOffset: 8, as: Int32.self),

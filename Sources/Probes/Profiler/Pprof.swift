@@ -13,14 +13,14 @@ public enum Pprof {
         var out = ProtobufWriter()
         let period = Int64(1_000_000_000 / max(1, profile.frequency))
 
-        func valueType(_ field: Int, _ type: String, _ unit: String) {
+        func valueType(_ type: String, _ unit: String) -> ProtobufWriter {
             var v = ProtobufWriter()
             v.int(1, Int64(strings.index(type)))
             v.int(2, Int64(strings.index(unit)))
-            out.message(field, v)
+            return v
         }
-        valueType(1, "samples", "count")
-        valueType(1, "cpu", "nanoseconds")
+        out.message(1, valueType("samples", "count"))
+        out.message(1, valueType("cpu", "nanoseconds"))
 
         var body = ProtobufWriter()  // mappings, locations and functions go after the samples
         for s in profile.samples {
@@ -82,11 +82,8 @@ public enum Pprof {
         for s in strings.all { out.string(6, s) }
         out.int(9, profile.startUnixNanos)
         out.int(10, profile.endUnixNanos - profile.startUnixNanos)
-        var periodType = ProtobufWriter()
-        periodType.int(1, Int64(strings.index("cpu")))
-        periodType.int(2, Int64(strings.index("nanoseconds")))
         // The string table is already written: "cpu" and "nanoseconds" are in it (sample types).
-        out.message(11, periodType)
+        out.message(11, valueType("cpu", "nanoseconds"))
         out.int(12, period)
         return out.bytes
     }

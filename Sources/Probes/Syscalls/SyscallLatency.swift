@@ -46,6 +46,9 @@ public final class SyscallLatency: @unchecked Sendable {
         }
     }
 
+    /// Calls not counted because the histogram map was full (over the probe's life).
+    public var lostCalls: UInt64 { (try? object.counter("lost")) ?? 0 }
+
     public func collect() throws -> [SyscallHistogram] {
         let fd = try object.mapFD("histogram")
         let end = Int64(Date().timeIntervalSince1970 * 1e9)

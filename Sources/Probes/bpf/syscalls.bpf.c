@@ -7,6 +7,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "syscall_key.h"
+#include "lost_counter.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -25,9 +26,10 @@ struct call {
 };
 
 // The call in progress per thread: when it entered and which syscall it is (kept here, not
-// read from the exit's registers: their layout is per architecture).
+// read from the exit's registers: their layout is per architecture). An LRU: a thread killed
+// inside a call never exits it, and its entry must not keep others out for good.
 struct {
-    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
     __uint(max_entries, 65536);
     __type(key, __u32);
     __type(value, struct call);
@@ -75,8 +77,8 @@ int BPF_PROG(on_exit, struct pt_regs *regs, long ret) {
     } else {
         __u64 one = 1;
         if (bpf_map_update_elem(&histogram, &key, &one, BPF_NOEXIST) != 0) {
-            n = bpf_map_lookup_elem(&histogram, &key);
-            if (n) __sync_fetch_and_add(n, 1);
+            n = bpf_map_lookup_elem(&histogram, &key);  // another CPU inserted it meanwhile
+            if (n) __sync_fetch_and_add(n, 1); else count_lost();
         }
     }
     return 0;
