@@ -9,7 +9,7 @@ struct VigilCommand: ParsableCommand {
             `vigil run` runs the AIOps job (without --brokers: a demo on an embedded Kafka \
             cluster); `vigil example` runs the runtime's example topology.
             """,
-        subcommands: [RunCommand.self, ReplayCommand.self, DemoShopCommand.self, ProbesCommand.self, ExampleCommand.self, BrokerCommand.self, OTLPDumpCommand.self, KafkaPipeCommand.self, LogsCommand.self, REDCommand.self, IncidentsCommand.self, RemediateCommand.self, ApproveCommand.self, AuditCommand.self, CheckCommand.self, BenchCommand.self, ExactlyOnceDemoCommand.self, CheckpointsCommand.self, SavepointCommand.self],
+        subcommands: [RunCommand.self, ReplayCommand.self, DemoShopCommand.self, ProbesCommand.self, ExampleCommand.self, BrokerCommand.self, OTLPDumpCommand.self, KafkaPipeCommand.self, WindowCountCommand.self, LogsCommand.self, REDCommand.self, IncidentsCommand.self, RemediateCommand.self, ApproveCommand.self, AuditCommand.self, CheckCommand.self, BenchCommand.self, ExactlyOnceDemoCommand.self, CheckpointsCommand.self, SavepointCommand.self],
         defaultSubcommand: RunCommand.self
     )
 }

@@ -7,8 +7,14 @@ protocol RebalanceHandler: AnyObject {
     /// The offset to start each newly assigned partition at (or `KafkaOffset.invalid`: the
     /// group's committed offset, else `auto.offset.reset`).
     func partitionsAssigned(_ partitions: [TopicPartition]) -> [Int64]
-    /// The partitions are no longer this member's (revoked, or lost with the session).
+    /// The group takes the partitions away; the member may still commit what it did with them.
     func partitionsRevoked(_ partitions: [TopicPartition])
+    /// The partitions were lost with the member's session: another member may own them
+    /// already, so nothing may be committed for them any more.
+    func partitionsLost(_ partitions: [TopicPartition])
+}
+extension RebalanceHandler {
+    func partitionsLost(_ partitions: [TopicPartition]) { partitionsRevoked(partitions) }
 }
 
 /// A consumer group member over librdkafka. Offsets are never committed automatically: the
@@ -181,7 +187,7 @@ private final class RebalanceListener {
         default:
             // REVOKE_PARTITIONS, or an error: either way the partitions are no longer ours.
             let lost = rd_kafka_assignment_lost(rk) != 0
-            handler?.partitionsRevoked(partitions)
+            if lost { handler?.partitionsLost(partitions) } else { handler?.partitionsRevoked(partitions) }
             assignment.subtract(partitions)
             logger.info("\(lost ? "lost" : "revoked") \(summary(partitions))")
             if cooperative {

@@ -1,0 +1,204 @@
+import CRdKafka
+import Logging
+import Stream
+
+/// The input stage of a scaled-out job: a member of the input topic's group that decodes
+/// records, keys them, and writes each to the repartition partition that owns its key group,
+/// batched per (input partition, repartition partition), with the input partition's watermark.
+///
+/// At least once: records are delivered (producer flushed) before their offsets are committed,
+/// so a member that dies makes its successor read and write some records again. The stateful
+/// stage drops those by their input place (`RepartitionBatch.Place`). No Kafka transaction is
+/// needed here, and none is held open across processes.
+final class ShuffleStage<Decoder: KafkaMessageDecoder, Key: StreamKey>: RebalanceHandler where Decoder.Output: StateCodable {
+    typealias Record = Decoder.Output
+    private struct InputSplit {
+        var nextOffset: Int64 = KafkaOffset.invalid
+        var maxTime = Timestamp.min
+        var lastRecordNanos: UInt64
+        /// What each repartition partition was last told of this partition's event time.
+        var reported: [(watermark: Timestamp, idle: Bool)]
+        /// Records waiting to be written, per repartition partition.
+        var pending: [[(place: RepartitionBatch.Place, time: Timestamp, value: Record)]]
+    }
+
+    private let options: ScaleOutOptions
+    private var decoder: Decoder
+    private let keyOf: @Sendable (Record) -> Key
+    private let consumer: KafkaConsumer
+    private let producer: KafkaProducer
+    private let deadLetters: DeadLetterQueue?
+    private let logger: Logger
+    private var splits: [Int32: InputSplit] = [:]
+    private var pendingCount = 0
+    private var encoded = StateWriter()
+    let counters = ScaleOutCounters.shared
+
+    init(options: ScaleOutOptions, decoder: Decoder, keyOf: @escaping @Sendable (Record) -> Key, logger: Logger) throws {
+        self.options = options
+        self.decoder = decoder
+        self.keyOf = keyOf
+        self.logger = logger
+        var props = options.consumerProperties
+        props["group.id"] = options.group
+        consumer = try KafkaConsumer(properties: props, logger: logger)
+        var producerProps = options.producerProperties
+        producerProps["enable.idempotence"] = "true"
+        producerProps["linger.ms"] = "5"
+        producer = try KafkaProducer(properties: producerProps)
+        deadLetters = try options.deadLetterTopic.map { try DeadLetterQueue(topic: $0, properties: props, logger: logger) }
+        consumer.rebalanceHandler = self
+        try consumer.subscribe([options.inputTopic])
+    }
+
+    /// Reads what is there (up to `limit` messages, waiting at most `timeoutMs` for the
+    /// first); writes full batches. Returns the number of messages read.
+    func poll(limit: Int, timeoutMs: Int32) throws -> Int {
+        var read = 0
+        var timeout = timeoutMs
+        while read < limit {
+            guard let m = try consumer.poll(timeoutMs: timeout) else { break }
+            timeout = 0
+            defer { rd_kafka_message_destroy(m) }
+            let msg = m.pointee
+            guard msg.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                if msg.err != RD_KAFKA_RESP_ERR__PARTITION_EOF { logger.warning("\(KafkaError("input consumer", err: msg.err))") }
+                continue
+            }
+            guard splits[msg.partition] != nil else { continue }  // fetched before a revocation
+            read += 1
+            try take(msg, m)
+        }
+        if pendingCount >= 50_000 { try writeBatches() }
+        return read
+    }
+
+    private func take(_ msg: rd_kafka_message_t, _ m: UnsafeMutablePointer<rd_kafka_message_t>) throws {
+        var tsType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+        let ts = rd_kafka_message_timestamp(m, &tsType)
+        let message = KafkaMessage(
+            topic: options.inputTopic, partition: msg.partition, offset: msg.offset,
+            timestamp: tsType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : ts,
+            key: msg.key.map { UnsafeRawBufferPointer(start: $0, count: msg.key_len) },
+            value: UnsafeRawBufferPointer(start: msg.payload, count: msg.len))
+        let p = msg.partition
+        let lag = options.outOfOrderness.milliseconds
+        var index = 0
+        var split = splits[p]!
+        splits[p] = nil  // uniquely referenced while records are appended
+        defer { splits[p] = split }
+        var late: [Timestamp] = []
+        do {
+            try decoder.decode(message) { record, time in
+                defer { index += 1 }
+                // Late by its own partition's event time: decided here, by input order alone,
+                // so every run of the job (whatever process reads it) decides the same.
+                if split.maxTime != .min && time <= split.maxTime &- lag &- 1 {
+                    late.append(time)
+                    return
+                }
+                if time > split.maxTime { split.maxTime = time }
+                let kg = KeyGroups.keyGroup(of: keyOf(record), maxParallelism: options.maxParallelism)
+                let q = Int(options.repartitionPartition(ofKeyGroup: kg))
+                split.pending[q].append((RepartitionBatch.Place(offset: msg.offset, index: index), time, record))
+                pendingCount += 1
+            }
+        } catch {
+            counters.undecodable.add(1, ordering: .relaxed)
+            if let deadLetters { try deadLetters.send(message, error: error) } else {
+                logger.warning("undecodable input \(message.topic)[\(p)]@\(msg.offset) skipped (no dead-letter topic): \(error)")
+            }
+        }
+        if !late.isEmpty {
+            counters.late.add(late.count, ordering: .relaxed)
+            let reason = LateRecords(count: late.count, watermark: split.maxTime &- lag &- 1)
+            if let deadLetters { try deadLetters.send(message, error: reason) } else { logger.warning("\(message.topic)[\(p)]@\(msg.offset): \(reason)") }
+        }
+        split.nextOffset = msg.offset + 1
+        split.lastRecordNanos = monotonicNanos()
+    }
+
+    /// Writes every pending record, and the watermark of each input partition to every
+    /// repartition partition that has not heard it yet.
+    func writeBatches(now: UInt64 = monotonicNanos()) throws {
+        let idleNanos = UInt64(max(0, options.partitionIdleTimeout.milliseconds)) * 1_000_000
+        let lag = options.outOfOrderness.milliseconds
+        for p in splits.keys.sorted() {
+            var split = splits[p]!
+            let watermark = split.maxTime == .min ? Timestamp.min : split.maxTime &- lag &- 1
+            let idle = now - split.lastRecordNanos >= idleNanos
+            for q in 0..<options.repartitionPartitions {
+                let records = split.pending[q]
+                guard !records.isEmpty || split.reported[q].watermark != watermark || split.reported[q].idle != idle else { continue }
+                var start = 0
+                repeat {
+                    let end = min(records.count, start + 2_000)
+                    encoded = StateWriter(capacity: 64 * (end - start) + 32)
+                    RepartitionBatch.encode(inputPartition: p, watermark: watermark, idle: idle, records: records[start..<end], into: &encoded)
+                    try encoded.withUnsafeBytes { v in
+                        try producer.produce(topic: options.repartitionTopic, partition: Int32(q), key: nil, value: v)
+                    }
+                    start = end
+                } while start < records.count
+                split.pending[q].removeAll(keepingCapacity: true)
+                split.reported[q] = (watermark, idle)
+            }
+            splits[p] = split
+        }
+        counters.shuffled.add(pendingCount, ordering: .relaxed)
+        pendingCount = 0
+        producer.poll()
+    }
+
+    /// Everything read so far is on the brokers; its offsets become the group's.
+    func commit(_ only: [Int32]? = nil) throws {
+        try writeBatches()
+        try producer.flush()
+        try deadLetters?.flush()
+        let offsets = splits.filter { only?.contains($0.key) ?? true }.compactMap { p, s in
+            s.nextOffset >= 0 ? (TopicPartition(options.inputTopic, p), s.nextOffset) : nil
+        }
+        do { try consumer.commit(offsets, async: false) } catch {
+            // At least once either way: a successor reads again from the older offset.
+            logger.warning("input offsets not committed: \(error)")
+        }
+    }
+
+    func close() {
+        consumer.close()
+    }
+
+    // MARK: RebalanceHandler
+
+    func partitionsAssigned(_ partitions: [TopicPartition]) -> [Int64] {
+        let now = monotonicNanos()
+        for tp in partitions {
+            splits[tp.partition] = InputSplit(
+                lastRecordNanos: now,
+                reported: Array(repeating: (Timestamp.min, false), count: options.repartitionPartitions),
+                pending: Array(repeating: [], count: options.repartitionPartitions))
+        }
+        // The group's committed offset, else the earliest.
+        return partitions.map { _ in KafkaOffset.invalid }
+    }
+
+    func partitionsRevoked(_ partitions: [TopicPartition]) {
+        // Hand over cleanly: what was read is written and committed, so the next owner does
+        // not read it again.
+        do { try commit(partitions.map(\.partition)) } catch {
+            logger.warning("handing over \(summary(partitions)): \(error); the next owner reads again from the last commit")
+        }
+        for tp in partitions { splits[tp.partition] = nil }
+    }
+
+    func partitionsLost(_ partitions: [TopicPartition]) {
+        for tp in partitions { splits[tp.partition] = nil }
+    }
+}
+
+/// Why records went to the dead-letter topic: later than their partition's watermark.
+struct LateRecords: Error, CustomStringConvertible {
+    var count: Int
+    var watermark: Timestamp
+    var description: String { "\(count) record(s) later than their input partition's watermark \(watermark)" }
+}

@@ -1,0 +1,221 @@
+import CRdKafka
+import Foundation
+import Logging
+import Stream
+
+/// The stateful stage of a scaled-out job: a member of `<group>.stateful` reading the
+/// repartition topic. Each partition it owns is a `PartitionTask`; each task commits on its
+/// own, in a Kafka transaction of its own transactional id (`<group>-stateful-<n>`): the
+/// output records, the state (as chunks in the changelog) and the marker that names the
+/// commit, its position and the places applied.
+///
+/// Handover: a revoked partition commits once more and closes, inside the revocation, before
+/// the group can give it to another member. An assigned partition first opens its
+/// transactional producer — which fences any earlier owner, so a stalled old owner can no
+/// longer commit — then restores: from the local checkpoint when the changelog's last commit
+/// is that checkpoint's own, else from the changelog's last commit, else empty.
+/// (`Specs/Handover.tla` models this.)
+final class StatefulStage<In: StateCodable & Sendable, Out: Sendable>: RebalanceHandler {
+    private struct Owned {
+        var task: PartitionTask<In, Out>
+        var producer: KafkaProducer
+    }
+
+    private let options: ScaleOutOptions
+    private let build: @Sendable (DataStream<In>) throws -> DataStream<Out>
+    private let encode: @Sendable (Out) -> KafkaOutputRecord
+    private let consumer: KafkaConsumer
+    private let logger: Logger
+    private let inputPartitions: Int32
+    private var owned: [Int32: Owned] = [:]
+    private var touched = Set<Int32>()
+    /// A failure inside a rebalance callback, thrown by the next poll.
+    private var failure: (any Error)?
+    let counters = ScaleOutCounters.shared
+
+    init(options: ScaleOutOptions, inputPartitions: Int32, build: @escaping @Sendable (DataStream<In>) throws -> DataStream<Out>,
+         encode: @escaping @Sendable (Out) -> KafkaOutputRecord, logger: Logger) throws {
+        self.options = options
+        self.build = build
+        self.encode = encode
+        self.logger = logger
+        self.inputPartitions = inputPartitions
+        var props = options.consumerProperties
+        props["group.id"] = options.group + ".stateful"
+        // Only records of committed transactions, where the brokers make the difference.
+        props["isolation.level"] = "read_committed"
+        consumer = try KafkaConsumer(properties: props, logger: logger)
+        consumer.rebalanceHandler = self
+        try consumer.subscribe([options.repartitionTopic])
+    }
+
+    var ownedPartitions: [Int32] { owned.keys.sorted() }
+
+    func poll(limit: Int, timeoutMs: Int32) throws -> Int {
+        var read = 0
+        var timeout = timeoutMs
+        while read < limit {
+            guard let m = try consumer.poll(timeoutMs: timeout) else { break }
+            timeout = 0
+            defer { rd_kafka_message_destroy(m) }
+            if let failure { self.failure = nil; throw failure }
+            let msg = m.pointee
+            guard msg.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                if msg.err != RD_KAFKA_RESP_ERR__PARTITION_EOF { logger.warning("\(KafkaError("repartition consumer", err: msg.err))") }
+                continue
+            }
+            guard let o = owned[msg.partition] else { continue }
+            read += 1
+            let bytes = Array(UnsafeRawBufferPointer(start: msg.payload, count: msg.len))
+            do {
+                try o.task.take(bytes, offset: msg.offset, counters: counters)
+            } catch {
+                // Only this job writes the topic: a message it cannot read is a bug or another
+                // version, and skipping it would lose records silently.
+                throw KafkaError("repartition message \(options.repartitionTopic)[\(msg.partition)]@\(msg.offset) cannot be read: \(error)")
+            }
+            touched.insert(msg.partition)
+        }
+        if let failure { self.failure = nil; throw failure }
+        for p in touched.sorted() { try owned[p]?.task.run() }
+        touched.removeAll(keepingCapacity: true)
+        return read
+    }
+
+    /// Commits every partition that changed since its last commit.
+    func commitAll() throws {
+        for p in owned.keys.sorted() { try commit(p) }
+    }
+
+    private func commit(_ p: Int32) throws {
+        guard let o = owned[p], o.task.dirty else { return }
+        let directory = try o.task.checkpoint()
+        let bundle = try StateBundle.pack(directory: directory)
+        let chunks = StateBundle.chunks(bundle)
+        var progress = o.task.progress
+        progress.transaction = "\(options.group)-stateful-\(p)/\(String(UInt64.random(in: 1...UInt64.max), radix: 16))"
+        progress.chunks = chunks.count
+        progress.bundleChecksum = CRC32C.checksum(bundle)
+        progress.changelogStart = (try? changelogEnd(p)) ?? 0
+        let header = [("vigil.txn", Array(progress.transaction.utf8))]
+        let producer = o.producer
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                try producer.beginTransaction()
+                for out in o.task.output {
+                    let r = encode(out)
+                    try producer.produce(topic: options.outputTopic, partition: r.partition, key: r.key, value: r.value, headers: header)
+                }
+                for (i, c) in chunks.enumerated() {
+                    let key = Array("chunk/\(i)".utf8)
+                    try key.withUnsafeBytes { k in
+                        try c.withUnsafeBytes { v in
+                            try producer.produce(topic: options.changelogTopic, partition: p, key: k, value: v, headers: header)
+                        }
+                    }
+                }
+                try producer.flush()
+                try producer.produce(topic: options.changelogTopic, partition: p, key: Array("commit".utf8), value: progress.encode(), headers: header)
+                try producer.commitTransaction()
+                break
+            } catch let f as KafkaProducer.TransactionFailure where f.requiresAbort && attempt < 5 {
+                logger.warning("commit of \(options.repartitionTopic)[\(p)] failed (\(f)); aborting and retrying")
+                try? producer.abortTransaction()
+            }
+        }
+        counters.commits.add(1, ordering: .relaxed)
+        o.task.committed(progress)
+        // The local copy: a restart that keeps this partition restores from here.
+        try DurableFiles.write(progress.encode(), to: directory + "/" + Self.progressFile)
+        // For lag and tools only: the position a restore uses is the marker's.
+        try? consumer.commit([(TopicPartition(options.repartitionTopic, p), progress.position)], async: true)
+    }
+
+    static var progressFile: String { "partition-progress" }
+
+    private func changelogEnd(_ p: Int32) throws -> Int64 {
+        try consumer.watermarks([TopicPartition(options.changelogTopic, p)])[0].high
+    }
+
+    func close() throws {
+        try commitAll()
+        consumer.close()
+        owned.removeAll()
+    }
+
+    // MARK: RebalanceHandler
+
+    func partitionsAssigned(_ partitions: [TopicPartition]) -> [Int64] {
+        partitions.map { tp in
+            do {
+                return try take(tp.partition)
+            } catch {
+                failure = error
+                return KafkaOffset.end
+            }
+        }
+    }
+
+    /// Fences the partition's earlier owner, restores its state, returns where to read from.
+    private func take(_ p: Int32) throws -> Int64 {
+        var props = options.producerProperties
+        props["transactional.id"] = "\(options.group)-stateful-\(p)"
+        props["transaction.timeout.ms"] = "10000"
+        let producer = try KafkaProducer(properties: props)
+        try producer.initTransactions()
+        let directory = options.stateDirectory + "/partitions/\(p)"
+        let reader = ChangelogReader(properties: options.consumerProperties, topic: options.changelogTopic, partition: p)
+        var restoreFrom: String?
+        var progress = PartitionProgress.empty
+        var source = "nothing (empty state)"
+        if let local = Self.latestLocal(directory), let tail = try? reader.lastCommit(from: local.progress.changelogStart),
+           tail.progress.transaction == local.progress.transaction {
+            (restoreFrom, progress, source) = (local.path, local.progress, "the local checkpoint")
+            counters.restoredFromLocal.add(1, ordering: .relaxed)
+        } else if let last = try reader.lastCommit(from: KafkaOffset.beginning) {
+            let path = directory + "/from-changelog"
+            try? FileManager.default.removeItem(atPath: directory + "/checkpoints")  // another owner's since
+            try StateBundle.unpack(last.bundle, into: path)
+            (restoreFrom, progress, source) = (path, last.progress, "the changelog")
+            counters.restoredFromChangelog.add(1, ordering: .relaxed)
+        } else {
+            try? FileManager.default.removeItem(atPath: directory)
+            counters.startedEmpty.add(1, ordering: .relaxed)
+        }
+        let task = try PartitionTask(partition: p, directory: directory, inputPartitions: inputPartitions, progress: progress,
+                                     restoreFrom: restoreFrom, build: build)
+        owned[p] = Owned(task: task, producer: producer)
+        logger.info("took \(options.repartitionTopic)[\(p)] at offset \(progress.position) with state from \(source) (pid \(getpid()))")
+        return progress.position
+    }
+
+    /// The newest local checkpoint of a partition that has its commit's progress beside it.
+    static func latestLocal(_ directory: String) -> (path: String, progress: PartitionProgress)? {
+        let root = directory + "/checkpoints"
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).filter { $0.hasPrefix("chk-") }.sorted(by: >)
+        for name in names {
+            let path = root + "/" + name
+            guard let bytes = try? DurableFiles.read(path + "/" + progressFile),
+                  let progress = try? PartitionProgress.decode(bytes),
+                  (try? CheckpointStorage.validate(path)) != nil else { continue }
+            return (path, progress)
+        }
+        return nil
+    }
+
+    func partitionsRevoked(_ partitions: [TopicPartition]) {
+        for tp in partitions {
+            do { try commit(tp.partition) } catch {
+                logger.warning("handing over \(tp) without a final commit (\(error)); its next owner restores the last one")
+            }
+            owned[tp.partition] = nil
+        }
+    }
+
+    func partitionsLost(_ partitions: [TopicPartition]) {
+        // Another member may own them already: committing now could overwrite its work.
+        for tp in partitions { owned[tp.partition] = nil }
+    }
+}
