@@ -4,7 +4,7 @@ import Foundation
 /// `vigil bench [NAME…]`: the benchmark suite (benchmarks/, the `vigil-bench` executable built
 /// beside this one), then one table of each headline figure and its reference.
 struct BenchSuiteCommand: ParsableCommand {
-    static let names = ["runtime", "checkpoint", "kafka", "loghub", "nab", "rca", "remediate", "ebpf"]
+    static let names = ["runtime", "checkpoint", "kafka", "loghub", "nab", "rca", "remediate", "ebpf", "scaleout"]
     static let configuration = CommandConfiguration(
         commandName: "suite",
         abstract: "Runs the benchmark suite (default: all of it) and prints one table of figures and references.",

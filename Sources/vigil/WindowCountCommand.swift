@@ -32,7 +32,7 @@ struct WindowCountCommand: ParsableCommand {
     @Option(help: "Milliseconds between commits.") var commitIntervalMs: Int64 = 1_000
     @Option(help: "Allowed out-of-orderness of each input partition, milliseconds.") var outOfOrdernessMs: Int64 = 2_000
     @Option(help: "An input partition without records this long (ms) stops holding back event time.") var idleTimeoutMs: Int64 = 30_000
-    @Option(help: "Dead-letter topic for undecodable and late input.") var deadLetterTopic: String?
+    @Option(help: "Dead-letter topic for undecodable and late input.") var deadLetterTopic = "vigil_dead_letters"
     @Option(help: "Extra librdkafka property KEY=VALUE for every client (repeatable).") var property: [String] = []
 
     struct Event: Sendable, StateCodable {
@@ -82,7 +82,7 @@ struct WindowCountCommand: ParsableCommand {
         ScaleOutStop.install()
         try job.run { ScaleOutStop.requested.load(ordering: .relaxed) }
         let c = ScaleOutCounters.shared
-        print("stopped: \(c.shuffled.load(ordering: .relaxed)) records shuffled, \(c.applied.load(ordering: .relaxed)) applied, \(c.repeated.load(ordering: .relaxed)) repeats dropped, \(c.commits.load(ordering: .relaxed)) commits")
+        print("stopped: \(c.shuffled.load(ordering: .relaxed)) records shuffled, \(c.applied.load(ordering: .relaxed)) applied, \(c.repeated.load(ordering: .relaxed)) repeats dropped, \(c.commits.load(ordering: .relaxed)) commits taking \(c.commitNanos.load(ordering: .relaxed) / 1_000_000) ms")
     }
 }
 

@@ -72,6 +72,20 @@ public final class KafkaProducer: @unchecked Sendable {
         }
     }
 
+    /// Learns where the partitions of `topics` live now, rather than on the first record: a
+    /// transactional producer's first commit otherwise waits for it (about half a second on
+    /// librdkafka's mock cluster).
+    public func fetchMetadata(topics: [String], timeoutMs: Int32 = 10_000) throws {
+        for name in topics {
+            guard let rkt = rd_kafka_topic_new(handle, name, nil) else { continue }
+            defer { rd_kafka_topic_destroy(rkt) }
+            var md: UnsafePointer<rd_kafka_metadata>?
+            let err = rd_kafka_metadata(handle, 0, rkt, &md, timeoutMs)
+            if let md { rd_kafka_metadata_destroy(md) }
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError("reading the metadata of \(name)", err: err) }
+        }
+    }
+
     /// Serves delivery reports without blocking.
     public func poll() { rd_kafka_poll(handle, 0) }
 

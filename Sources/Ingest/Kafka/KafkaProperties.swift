@@ -27,7 +27,7 @@ public struct KafkaProperties: Sendable, ExpressibleByDictionaryLiteral {
     }
 
     /// A new `rd_kafka_conf_t`; a property librdkafka rejects is named in the error.
-    func makeConf() throws -> OpaquePointer {
+    public func makeConf() throws -> OpaquePointer {
         let conf = rd_kafka_conf_new()!
         var errstr = [CChar](repeating: 0, count: 512)
         for (k, v) in entries where rd_kafka_conf_set(conf, k, v, &errstr, errstr.count) != RD_KAFKA_CONF_OK {

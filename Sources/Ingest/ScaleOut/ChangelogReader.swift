@@ -30,7 +30,9 @@ struct ChangelogReader {
         p["enable.partition.eof"] = "true"
         p["enable.auto.commit"] = "false"
         p["isolation.level"] = "read_committed"
-        p["fetch.wait.max.ms"] = "10"  // the end of the partition is what it waits for
+        // The end of the partition is what it waits for: no long fetches, no long back-offs.
+        p["fetch.wait.max.ms"] = "10"
+        p["fetch.error.backoff.ms"] = "10"
         p["auto.offset.reset"] = "error"  // a start the topic no longer holds is an error, not a skip
         let conf = try p.makeConf()
         var errstr = [CChar](repeating: 0, count: 512)
@@ -38,9 +40,20 @@ struct ChangelogReader {
             rd_kafka_conf_destroy(conf)
             throw KafkaError("cannot create a changelog reader: \(String(cString: errstr))")
         }
-        defer { rd_kafka_destroy(rk) }
+        // Never a group member: closing one (the default) waits half a second for nothing.
+        defer { rd_kafka_destroy_flags(rk, Int32(RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE)) }
         rd_kafka_poll_set_consumer(rk)
-        let list = UnsafeMutablePointer<rd_kafka_topic_partition_list_t>.make([(TopicPartition(topic, partition), max(from, KafkaOffset.beginning))])
+        // A concrete start offset: resolving "the beginning" first costs a 500 ms back-off.
+        var low: Int64 = 0, high: Int64 = 0
+        let q = rd_kafka_query_watermark_offsets(rk, topic, partition, &low, &high, Int32(timeoutMs))
+        if q == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || q == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC || q == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION { return nil }
+        guard q == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError("reading the offsets of \(topic)[\(partition)]", err: q) }
+        if from > KafkaOffset.beginning && from < low {
+            throw KafkaError("the changelog \(topic)[\(partition)] no longer holds offset \(from) (it starts at \(low))")
+        }
+        let start = max(from, low)
+        if start >= high { return nil }  // nothing there
+        let list = UnsafeMutablePointer<rd_kafka_topic_partition_list_t>.make([(TopicPartition(topic, partition), start)])
         defer { rd_kafka_topic_partition_list_destroy(list) }
         let err = rd_kafka_assign(rk, list)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError("reading \(topic)[\(partition)]", err: err) }

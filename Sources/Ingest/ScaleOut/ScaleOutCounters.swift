@@ -13,6 +13,8 @@ public final class ScaleOutCounters: Sendable {
     public let undecodable = Atomic<Int>(0)
     /// Transactions committed by the stateful stage (one per partition per commit).
     public let commits = Atomic<Int>(0)
+    /// Time the stateful stage spent committing (checkpoint, transaction), nanoseconds.
+    public let commitNanos = Atomic<Int>(0)
     /// Stateful partitions restored, by where the state came from.
     public let restoredFromLocal = Atomic<Int>(0)
     public let restoredFromChangelog = Atomic<Int>(0)

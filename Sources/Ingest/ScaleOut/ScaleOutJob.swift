@@ -46,9 +46,13 @@ public final class ScaleOutJob<Decoder: KafkaMessageDecoder, Key: StreamKey, Out
         let interval = UInt64(max(1, options.commitInterval.milliseconds)) * 1_000_000
         var lastCommit = monotonicNanos()
         var lastBatch = monotonicNanos()
+        var idle = false
         while !shouldStop() {
-            let a = try shuffle.poll(limit: 2_000, timeoutMs: 0)
-            let b = try stateful.poll(limit: 500, timeoutMs: a == 0 ? 20 : 0)
+            // Never block long on one consumer while the other has messages: when both had
+            // none, wait a little on the input, then look at the other without waiting.
+            let a = try shuffle.poll(limit: 2_000, timeoutMs: idle ? 2 : 0)
+            let b = try stateful.poll(limit: 500, timeoutMs: 0)
+            idle = a == 0 && b == 0
             let now = monotonicNanos()
             // Batches leave often (the stateful stage waits for them), commits less often.
             if now - lastBatch >= 20_000_000 || a == 0 {
@@ -60,7 +64,6 @@ public final class ScaleOutJob<Decoder: KafkaMessageDecoder, Key: StreamKey, Out
                 try stateful.commitAll()
                 lastCommit = monotonicNanos()
             }
-            _ = b
         }
         try shuffle.commit()
         shuffle.close()

@@ -82,13 +82,59 @@ final class StatefulStage<In: StateCodable & Sendable, Out: Sendable>: Rebalance
         return read
     }
 
-    /// Commits every partition that changed since its last commit.
+    /// Commits every partition that changed since its last commit. Each partition has its own
+    /// transaction; they run side by side (all produced, then all flushed, then all committed)
+    /// so that their round trips overlap. A partition whose transaction fails is committed
+    /// again on its own.
     func commitAll() throws {
-        for p in owned.keys.sorted() { try commit(p) }
+        let started = monotonicNanos()
+        defer { counters.commitNanos.add(Int(monotonicNanos() - started), ordering: .relaxed) }
+        var open: [(Int32, PreparedCommit)] = []
+        for p in owned.keys.sorted() {
+            guard let o = owned[p], o.task.dirty else { continue }
+            let prepared = try prepare(p, o)
+            do {
+                try o.producer.beginTransaction()
+                try produce(p, o, prepared)
+                open.append((p, prepared))
+            } catch let f as KafkaProducer.TransactionFailure where f.requiresAbort {
+                try? o.producer.abortTransaction()
+                try commit(p)
+            }
+        }
+        var flushed: [(Int32, PreparedCommit)] = []
+        for (p, prepared) in open {
+            guard let o = owned[p] else { continue }
+            do {
+                try finishProducing(p, o, prepared)
+                flushed.append((p, prepared))
+            } catch let f as KafkaProducer.TransactionFailure where f.requiresAbort {
+                try? o.producer.abortTransaction()
+                try commit(p)
+            }
+        }
+        for (p, prepared) in flushed {
+            guard let o = owned[p] else { continue }
+            do {
+                try o.producer.commitTransaction()
+                try committed(p, o, prepared)
+            } catch let f as KafkaProducer.TransactionFailure where f.requiresAbort {
+                try? o.producer.abortTransaction()
+                try commit(p)
+            }
+        }
     }
 
-    private func commit(_ p: Int32) throws {
-        guard let o = owned[p], o.task.dirty else { return }
+    /// A commit's content, ready to produce.
+    private struct PreparedCommit {
+        var progress: PartitionProgress
+        var chunks: [ArraySlice<UInt8>]
+        var directory: String
+        var header: [(String, [UInt8])]
+    }
+
+    /// The partition's checkpoint, bundled, and the progress its marker will carry.
+    private func prepare(_ p: Int32, _ o: Owned) throws -> PreparedCommit {
         let directory = try o.task.checkpoint()
         let bundle = try StateBundle.pack(directory: directory)
         let chunks = StateBundle.chunks(bundle)
@@ -96,48 +142,77 @@ final class StatefulStage<In: StateCodable & Sendable, Out: Sendable>: Rebalance
         progress.transaction = "\(options.group)-stateful-\(p)/\(String(UInt64.random(in: 1...UInt64.max), radix: 16))"
         progress.chunks = chunks.count
         progress.bundleChecksum = CRC32C.checksum(bundle)
-        progress.changelogStart = (try? changelogEnd(p)) ?? 0
-        let header = [("vigil.txn", Array(progress.transaction.utf8))]
-        let producer = o.producer
+        progress.changelogStart = try changelogStart(p, o)
+        return PreparedCommit(progress: progress, chunks: chunks, directory: directory,
+                              header: [("vigil.txn", Array(progress.transaction.utf8))])
+    }
+
+    /// Output and state chunks, in the open transaction.
+    private func produce(_ p: Int32, _ o: Owned, _ c: PreparedCommit) throws {
+        for out in o.task.output {
+            let r = encode(out)
+            try o.producer.produce(topic: options.outputTopic, partition: r.partition, key: r.key, value: r.value, headers: c.header)
+        }
+        for (i, chunk) in c.chunks.enumerated() {
+            let key = Array("chunk/\(i)".utf8)
+            try key.withUnsafeBytes { k in
+                try chunk.withUnsafeBytes { v in
+                    try o.producer.produce(topic: options.changelogTopic, partition: p, key: k, value: v, headers: c.header)
+                }
+            }
+        }
+    }
+
+    /// The marker goes last, once everything else of the commit is on the brokers.
+    private func finishProducing(_ p: Int32, _ o: Owned, _ c: PreparedCommit) throws {
+        try o.producer.flush()
+        try o.producer.produce(topic: options.changelogTopic, partition: p, key: Array("commit".utf8), value: c.progress.encode(), headers: c.header)
+    }
+
+    private func committed(_ p: Int32, _ o: Owned, _ c: PreparedCommit) throws {
+        counters.commits.add(1, ordering: .relaxed)
+        o.task.committed(c.progress)
+        commitsSinceStart[p, default: 0] += 1
+        // The local copy: a restart that keeps this partition restores from here.
+        try DurableFiles.write(c.progress.encode(), to: c.directory + "/" + Self.progressFile)
+        // For lag and tools only: the position a restore uses is the marker's.
+        try? consumer.commit([(TopicPartition(options.repartitionTopic, p), c.progress.position)], async: true)
+    }
+
+    /// One partition's commit, in a transaction of its own (retried after an abort).
+    private func commit(_ p: Int32) throws {
+        guard let o = owned[p], o.task.dirty else { return }
+        let prepared = try prepare(p, o)
         var attempt = 0
         while true {
             attempt += 1
             do {
-                try producer.beginTransaction()
-                for out in o.task.output {
-                    let r = encode(out)
-                    try producer.produce(topic: options.outputTopic, partition: r.partition, key: r.key, value: r.value, headers: header)
-                }
-                for (i, c) in chunks.enumerated() {
-                    let key = Array("chunk/\(i)".utf8)
-                    try key.withUnsafeBytes { k in
-                        try c.withUnsafeBytes { v in
-                            try producer.produce(topic: options.changelogTopic, partition: p, key: k, value: v, headers: header)
-                        }
-                    }
-                }
-                try producer.flush()
-                try producer.produce(topic: options.changelogTopic, partition: p, key: Array("commit".utf8), value: progress.encode(), headers: header)
-                try producer.commitTransaction()
+                try o.producer.beginTransaction()
+                try produce(p, o, prepared)
+                try finishProducing(p, o, prepared)
+                try o.producer.commitTransaction()
                 break
             } catch let f as KafkaProducer.TransactionFailure where f.requiresAbort && attempt < 5 {
                 logger.warning("commit of \(options.repartitionTopic)[\(p)] failed (\(f)); aborting and retrying")
-                try? producer.abortTransaction()
+                try? o.producer.abortTransaction()
             }
         }
-        counters.commits.add(1, ordering: .relaxed)
-        o.task.committed(progress)
-        // The local copy: a restart that keeps this partition restores from here.
-        try DurableFiles.write(progress.encode(), to: directory + "/" + Self.progressFile)
-        // For lag and tools only: the position a restore uses is the marker's.
-        try? consumer.commit([(TopicPartition(options.repartitionTopic, p), progress.position)], async: true)
+        try committed(p, o, prepared)
     }
+
+    /// Where a restore's read of the changelog tail may start: the changelog's end before this
+    /// commit. Asking the brokers costs a round trip, so it is asked again only every 20
+    /// commits; an older start only makes that read longer.
+    private func changelogStart(_ p: Int32, _ o: Owned) throws -> Int64 {
+        let n = commitsSinceStart[p, default: 0]
+        if n % 20 == 0 || o.task.progress.changelogStart <= 0 {
+            return try consumer.watermarks([TopicPartition(options.changelogTopic, p)])[0].high
+        }
+        return o.task.progress.changelogStart
+    }
+    private var commitsSinceStart: [Int32: Int] = [:]
 
     static var progressFile: String { "partition-progress" }
-
-    private func changelogEnd(_ p: Int32) throws -> Int64 {
-        try consumer.watermarks([TopicPartition(options.changelogTopic, p)])[0].high
-    }
 
     func close() throws {
         try commitAll()
@@ -160,11 +235,13 @@ final class StatefulStage<In: StateCodable & Sendable, Out: Sendable>: Rebalance
 
     /// Fences the partition's earlier owner, restores its state, returns where to read from.
     private func take(_ p: Int32) throws -> Int64 {
+        let started = monotonicNanos()
         var props = options.producerProperties
         props["transactional.id"] = "\(options.group)-stateful-\(p)"
         props["transaction.timeout.ms"] = "10000"
         let producer = try KafkaProducer(properties: props)
         try producer.initTransactions()
+        try producer.fetchMetadata(topics: [options.outputTopic, options.changelogTopic])
         let directory = options.stateDirectory + "/partitions/\(p)"
         let reader = ChangelogReader(properties: options.consumerProperties, topic: options.changelogTopic, partition: p)
         var restoreFrom: String?
@@ -187,7 +264,7 @@ final class StatefulStage<In: StateCodable & Sendable, Out: Sendable>: Rebalance
         let task = try PartitionTask(partition: p, directory: directory, inputPartitions: inputPartitions, progress: progress,
                                      restoreFrom: restoreFrom, build: build)
         owned[p] = Owned(task: task, producer: producer)
-        logger.info("took \(options.repartitionTopic)[\(p)] at offset \(progress.position) with state from \(source) (pid \(getpid()))")
+        logger.info("took \(options.repartitionTopic)[\(p)] at offset \(progress.position) with state from \(source) in \((monotonicNanos() - started) / 1_000_000) ms (pid \(getpid()))")
         return progress.position
     }
 

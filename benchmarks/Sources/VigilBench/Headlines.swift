@@ -59,6 +59,10 @@ struct Headline {
             Headline("TCP connections/s followed, 0 lost", "tcp_connections_per_s_no_loss", .quoted("goal ≥ 20,000/s")),
             Headline("TCP probe events lost", "lost_events"),
         ],
+        "scaleout": [
+            Headline("keyed windows, 2 processes (events/s)", "events_per_s_2proc", .measured("1 process", "events_per_s_1proc")),
+            Headline("failover after kill -9 (s)", "failover_s", .quoted("goal ≤ 10 s")),
+        ],
     ]
 
     /// One table of every headline of the benchmarks run: figure, reference, ratio.

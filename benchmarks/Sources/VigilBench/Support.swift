@@ -1,7 +1,7 @@
 import Foundation
 
 /// The order `vigil bench` runs them in: the runtime first, what runs on it after.
-let benchmarkOrder = ["runtime", "checkpoint", "kafka", "loghub", "nab", "rca", "remediate", "ebpf"]
+let benchmarkOrder = ["runtime", "checkpoint", "kafka", "loghub", "nab", "rca", "remediate", "ebpf", "scaleout"]
 
 /// Every benchmark by name. Each returns its figures (and prints its own table).
 let benchmarks: [String: @Sendable (_ quick: Bool) throws -> Figures] = [
@@ -13,6 +13,7 @@ let benchmarks: [String: @Sendable (_ quick: Bool) throws -> Figures] = [
     "rca": rcaBenchmark,
     "remediate": remediateBenchmark,
     "ebpf": ebpfBenchmark,
+    "scaleout": scaleoutBenchmark,
 ]
 
 /// A benchmark's results: a flat JSON object of numbers and strings, in insertion order.

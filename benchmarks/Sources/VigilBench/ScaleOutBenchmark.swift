@@ -1,0 +1,258 @@
+import CRdKafka
+import Foundation
+import Ingest
+
+/// Scale-out: `vigil window-count` (a keyed event-time window job whose key is not the input's
+/// partitioning, so every record crosses the repartition topic) run as 1 and as 2 processes
+/// against one mock broker in this process, all on this machine's cores; and the failover
+/// time when one of two processes is killed (-9) with the default session timeout.
+///
+/// Throughput: the processes are started on an empty input and given time to take their
+/// partitions; then the input is produced at once and the clock runs until the output's
+/// windows have counted every event.
+func scaleoutBenchmark(quick: Bool) throws -> Figures {
+    let vigil = try vigilExecutable()
+    let cluster = try MockKafkaCluster(brokers: 1)
+    // At most 100,000 messages per partition: the mock cluster drops older ones.
+    let events = quick ? 200_000 : 640_000
+    let rounds = quick ? 1 : 3
+    var one: [Double] = [], two: [Double] = [], failover: [Double] = []
+    for r in 0..<rounds {
+        for n in [1, 2] {
+            let (rate, jobCPU, benchCPU) = try ScaleOutRun(vigil: vigil, cluster: cluster, name: "sb\(n)p\(r)", processes: n).throughput(events: events)
+            print(String(format: "  round %d, %d process%@: %@ events/s (CPU: job %.2f s, broker and producer %.2f s)",
+                         r + 1, n, n == 1 ? "" : "es", formatRate(rate), jobCPU, benchCPU))
+            if n == 1 { one.append(rate) } else { two.append(rate) }
+        }
+    }
+    // The default session timeout (6 s, the least real brokers accept by default), then 3 s.
+    var failoverShort: [Double] = []
+    for r in 0..<rounds {
+        let s = try ScaleOutRun(vigil: vigil, cluster: cluster, name: "sbfo\(r)", processes: 2).failover(events: events / 4)
+        print(String(format: "  failover %d: %.2f s", r + 1, s))
+        failover.append(s)
+        let short = ScaleOutRun(vigil: vigil, cluster: cluster, name: "sbfs\(r)", processes: 2,
+                                extraArguments: ["--property", "session.timeout.ms=3000", "--property", "heartbeat.interval.ms=300"])
+        let t = try short.failover(events: events / 4)
+        print(String(format: "  failover %d, session timeout 3 s: %.2f s", r + 1, t))
+        failoverShort.append(t)
+    }
+    var f = Figures()
+    f["events"] = Double(events)
+    f["events_per_s_1proc"] = median(one)
+    f["events_per_s_2proc"] = median(two)
+    f["ratio_2proc_vs_1proc"] = median(two) / median(one)
+    f["failover_s"] = median(failover)
+    f["failover_s_max"] = failover.max() ?? 0
+    f["failover_s_session_3s"] = median(failoverShort)
+    f["cores"] = Double(ProcessInfo.processInfo.activeProcessorCount)
+    printTable("Scale-out (vigil window-count, mock broker in the bench process)", [
+        ("1 process", "\(formatRate(median(one))) events/s (median of \(one.count))"),
+        ("2 processes", "\(formatRate(median(two))) events/s"),
+        ("2 processes / 1 process", String(format: "%.2f (goal >= 1.5) on %d cores", median(two) / median(one), ProcessInfo.processInfo.activeProcessorCount)),
+        ("failover (kill -9 to partitions taken)", String(format: "%.2f s median, %.2f s max (goal <= 10 s), session timeout 6 s", median(failover), failover.max() ?? 0)),
+        ("  with session.timeout.ms=3000", String(format: "%.2f s median", median(failoverShort))),
+    ])
+    return f
+}
+
+/// `vigil` beside this benchmark's executable (benchmarks/run builds both).
+func vigilExecutable() throws -> String {
+    let me = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+    let path = me.deletingLastPathComponent().appendingPathComponent("vigil").path
+    guard FileManager.default.isExecutableFile(atPath: path) else {
+        throw BenchmarkError("no vigil at \(path): build it (swift build -c release --product vigil)")
+    }
+    return path
+}
+
+/// One job (its own group and topics) run by `processes` processes.
+struct ScaleOutRun {
+    let vigil: String
+    let cluster: MockKafkaCluster
+    let name: String
+    let processes: Int
+    var extraArguments: [String] = []
+    let partitions = 8
+    let keys = 200
+    let windowMs: Int64 = 10_000
+    let baseTime: Int64 = 1_700_000_000_000
+    var work: String { FileManager.default.temporaryDirectory.appendingPathComponent("vigil-scaleout-bench-\(name)-\(getpid())").path }
+    var input: String { "\(name)-in" }
+    var output: String { "\(name)-out" }
+
+    func start(_ i: Int) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: vigil)
+        p.arguments = ["window-count", "--brokers", cluster.bootstrapServers, "--input", input, "--output", output,
+                       "--group", name, "--state", work + "/state-\(i)", "--repartition-partitions", String(partitions),
+                       "--window-ms", String(windowMs)] + extraArguments
+        _ = FileManager.default.createFile(atPath: log(i), contents: nil)
+        p.standardError = FileHandle(forWritingAtPath: log(i))
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        return p
+    }
+
+    func log(_ i: Int) -> String { work + "/log-\(i)" }
+    func logText(_ i: Int) -> String { (try? String(contentsOfFile: log(i), encoding: .utf8)) ?? "" }
+
+    /// Partitions of `topic` a process holds now, from its log (taken or assigned, minus
+    /// revoked or lost).
+    func owned(_ text: String, topic: String) -> Set<Int> {
+        var set = Set<Int>()
+        for line in text.split(separator: "\n") {
+            let adds = line.contains(" took ") || line.contains(" assigned ")
+            let removes = line.contains(" revoked ") || line.contains(" lost ")
+            guard adds || removes else { continue }
+            var rest = line[...]
+            while let r = rest.range(of: topic + "[") {
+                let digits = rest[r.upperBound...].prefix { $0.isNumber }
+                if let n = Int(digits) { if adds { set.insert(n) } else { set.remove(n) } }
+                rest = rest[r.upperBound...]
+            }
+        }
+        return set
+    }
+
+    /// Every partition of both stages is held by some process, and each process holds some.
+    func everyPartitionTaken(_ running: [Int]) -> Bool {
+        let texts = running.map { logText($0) }
+        for topic in [input, "\(name)-repartition"] {
+            let sets = texts.map { owned($0, topic: topic) }
+            if sets.contains(where: \.isEmpty) || sets.reduce(Set<Int>(), { $0.union($1) }).count < partitions { return false }
+        }
+        return true
+    }
+
+    func waitUntil(_ timeout: Double, _ what: String, _ condition: () -> Bool) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while !condition() {
+            guard Date() < deadline else { throw BenchmarkError("\(name): \(what) within \(timeout) s (logs in \(work))") }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+    }
+
+    func setUp() throws -> [Process] {
+        try? FileManager.default.removeItem(atPath: work)
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        for t in [input, output, "\(name)-repartition", "\(name)-changelog"] { try cluster.createTopic(t, partitions: partitions) }
+        let ps = try (0..<processes).map { try start($0) }
+        do {
+            try waitUntil(60, "the processes did not take every partition") { everyPartitionTaken(Array(0..<processes)) }
+        } catch {
+            for p in ps { kill(p.processIdentifier, SIGKILL) }
+            throw error
+        }
+        Thread.sleep(forTimeInterval: 1)  // let the group settle
+        return ps
+    }
+
+    func produce(_ range: Range<Int>, closers: Bool) throws {
+        let producer = try KafkaProducer(properties: KafkaProperties(brokers: cluster.bootstrapServers).merging(["linger.ms": "20"]))
+        for seq in range {
+            try producer.produce(topic: input, partition: Int32(seq % partitions), key: nil,
+                                 value: Array("\(seq) k\(seq % keys) \(baseTime + Int64(seq))".utf8))
+        }
+        if closers {
+            for p in 0..<partitions {
+                try producer.produce(topic: input, partition: Int32(p), key: nil, value: Array("0 closer \(baseTime + Int64(range.upperBound) + 3_600_000)".utf8))
+            }
+        }
+        try producer.flush()
+    }
+
+    /// Events per second from the moment the input starts to be produced to the moment every
+    /// window is in the output (the last window waits for a commit: up to one commit
+    /// interval of the total). Also the CPU seconds the job's processes and this one (broker
+    /// and producer) used meanwhile.
+    func throughput(events: Int) throws -> (rate: Double, jobCPU: Double, benchCPU: Double) {
+        let ps = try setUp()
+        defer { stop(ps) }
+        let counter = try OutputCounter(brokers: cluster.bootstrapServers, topic: output, partitions: partitions)
+        let cpuBefore = ps.map { processCPUSeconds(pid: $0.processIdentifier) }.reduce(0, +)
+        let benchBefore = processCPUSeconds()
+        let start = Date()
+        try produce(0..<events, closers: true)
+        try waitUntil(600, "the output did not count every event") { counter.recordsCounted() >= events }
+        let elapsed = Date().timeIntervalSince(start)
+        let cpu = ps.map { processCPUSeconds(pid: $0.processIdentifier) }.reduce(0, +) - cpuBefore
+        return (Double(events) / elapsed, cpu, processCPUSeconds() - benchBefore)
+    }
+
+    /// Seconds from kill -9 of one of two processes until the other holds every partition of
+    /// both stages (its state restored: a stateful partition is logged as taken after that).
+    func failover(events: Int) throws -> Double {
+        let ps = try setUp()
+        defer { stop(ps) }
+        try produce(0..<events, closers: false)
+        let counter = try OutputCounter(brokers: cluster.bootstrapServers, topic: output, partitions: partitions)
+        try waitUntil(120, "no output") { counter.recordsCounted() > 0 }
+        kill(ps[1].processIdentifier, SIGKILL)
+        let killed = Date()
+        ps[1].waitUntilExit()
+        try waitUntil(60, "the survivor did not take over") {
+            let text = logText(0)
+            return owned(text, topic: input).count == partitions && owned(text, topic: "\(name)-repartition").count == partitions
+        }
+        return Date().timeIntervalSince(killed)
+    }
+
+    func stop(_ ps: [Process]) {
+        for p in ps where p.isRunning { kill(p.processIdentifier, SIGTERM) }
+        for p in ps { p.waitUntilExit() }
+        try? FileManager.default.removeItem(atPath: work)
+    }
+}
+
+/// Reads the output topic (from its beginning) on demand: the records its windows counted
+/// ("... count=N ..."), over every window seen so far.
+final class OutputCounter {
+    private let rk: OpaquePointer
+    private var total = 0
+
+    init(brokers: String, topic: String, partitions: Int) throws {
+        var props = KafkaProperties(brokers: brokers)
+        props["group.id"] = "bench-output-counter"
+        props["fetch.wait.max.ms"] = "10"
+        let conf = try props.makeConf()
+        var errstr = [CChar](repeating: 0, count: 512)
+        guard let rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, &errstr, errstr.count) else {
+            throw BenchmarkError("cannot create a consumer: " + String(decoding: errstr.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        }
+        self.rk = rk
+        rd_kafka_poll_set_consumer(rk)
+        let list = rd_kafka_topic_partition_list_new(Int32(partitions))!
+        for p in 0..<partitions { rd_kafka_topic_partition_list_add(list, topic, Int32(p)).pointee.offset = Int64(RD_KAFKA_OFFSET_BEGINNING) }
+        rd_kafka_assign(rk, list)
+        rd_kafka_topic_partition_list_destroy(list)
+    }
+
+    deinit {
+        rd_kafka_destroy_flags(rk, Int32(RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE))
+    }
+
+    func recordsCounted() -> Int {
+        while let m = rd_kafka_consumer_poll(rk, 0) {
+            defer { rd_kafka_message_destroy(m) }
+            guard m.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR else { continue }
+            let text = String(decoding: UnsafeRawBufferPointer(start: m.pointee.payload, count: m.pointee.len), as: UTF8.self)
+            if let r = text.range(of: "count="), let n = Int(text[r.upperBound...].prefix { $0.isNumber }) { total += n }
+        }
+        return total
+    }
+}
+
+/// CPU seconds (user and system) a process used so far, from /proc (0 if it is gone). Read
+/// with stdio: Foundation reads nothing from /proc files (they report a size of 0).
+func processCPUSeconds(pid: Int32) -> Double {
+    guard let f = fopen("/proc/\(pid)/stat", "r") else { return 0 }
+    defer { fclose(f) }
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    let n = fread(&buffer, 1, buffer.count, f)
+    let text = String(decoding: buffer[..<n], as: UTF8.self)
+    guard let close = text.lastIndex(of: ")") else { return 0 }
+    let fields = text[text.index(after: close)...].split(separator: " ")
+    guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+    return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+}
