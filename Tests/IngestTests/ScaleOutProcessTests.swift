@@ -141,10 +141,17 @@ final class ScaleOutProcessTests: XCTestCase {
         let total = 24_000
         let one = try start("solo")
         try produce(0..<total)
+        // Bad input goes to the dead-letter topic and stops nothing.
+        let producer = try KafkaProducer(properties: KafkaProperties(brokers: brokers))
+        try producer.produce(topic: "in", partition: 3, key: nil, value: Array("not a record".utf8))
+        try producer.flush()
         try produceClosers(after: total)
         try waitForOutput(expectedWindows(0..<total).count)
         stop(one)
         try checkExactlyTheWindows(of: 0..<total)
+        let deadLetters = try ChildProcesses.run("kcat", ["-C", "-b", brokers, "-t", "vigil_dead_letters", "-e", "-q", "-f", "%s|%h\n"])
+        XCTAssertTrue(deadLetters.contains("not a record|"), "the malformed record is a dead letter: \(deadLetters.prefix(500))")
+        XCTAssertTrue(deadLetters.contains("vigil.error=expected \"SEQ KEY TIME_MS\""), "with the reason: \(deadLetters.prefix(500))")
         let soloOutput = Set(try committedOutput().map(String.init))
 
         // The same input again for a second job (another group, other topics) of three.
@@ -200,6 +207,18 @@ final class ScaleOutProcessTests: XCTestCase {
         try produceClosers(after: total)
         try waitForOutput(expectedWindows(0..<total).count)
         stop(a)
+        try checkExactlyTheWindows(of: 0..<total)
+
+        // Restarted with its state directory, the process restores every partition from its
+        // local checkpoints (the changelog's last commits are theirs) and outputs nothing again.
+        let again = try start("a")
+        let deadline = Date().addingTimeInterval(60)
+        func takenByAgain() -> [Substring] { logText().split(separator: "\n").filter { $0.contains("(pid \(again.processIdentifier))") } }
+        while takenByAgain().count < 6 && Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+        XCTAssertEqual(takenByAgain().count, 6, "the restarted process took every partition")
+        XCTAssertTrue(takenByAgain().allSatisfy { $0.contains("from the local checkpoint") }, "\(takenByAgain())")
+        Thread.sleep(forTimeInterval: 1)
+        stop(again)
         try checkExactlyTheWindows(of: 0..<total)
         let took = logText().split(separator: "\n").filter { $0.contains("took wc-repartition") }
         XCTAssertTrue(took.contains { $0.contains("with state from the changelog") }, "partitions moved between processes with their state: \(took)")
