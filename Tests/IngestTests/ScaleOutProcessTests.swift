@@ -82,12 +82,21 @@ final class ScaleOutProcessTests: XCTestCase {
     }
 
     /// Output lines of committed commits: their `vigil.txn` header names a commit marker of
-    /// the changelog (the mock cluster shows records of abandoned transactions too).
+    /// the changelog (the mock cluster shows records of abandoned transactions too) made by
+    /// the partition's owner of the time (its epoch is that of the latest claim before it).
     func committedOutput() throws -> [Substring] {
-        let markers = try ChildProcesses.run("kcat", ["-C", "-b", brokers, "-t", "wc-changelog", "-e", "-q", "-f", "%k\t%h\n"])
+        let log = try ChildProcesses.run("kcat", ["-C", "-b", brokers, "-t", "wc-changelog", "-e", "-q", "-f", "%p\t%k\t%h\n"])
         var committed = Set<Substring>()
-        for line in markers.split(separator: "\n") where line.hasPrefix("commit\t") {
-            committed.insert(line.dropFirst("commit\tvigil.txn=".count))
+        var owner: [Substring: Substring] = [:]  // partition → epoch of its latest claim
+        for line in log.split(separator: "\n") {
+            let f = line.split(separator: "\t")
+            guard f.count == 3 else { continue }
+            let headers = Dictionary(f[2].split(separator: ",").map { h in
+                let kv = h.split(separator: "=", maxSplits: 1)
+                return (kv[0], kv.count > 1 ? kv[1] : "")
+            }, uniquingKeysWith: { $1 })
+            if f[1] == "claim" { owner[f[0]] = headers["vigil.epoch"] }
+            if f[1] == "commit", let txn = headers["vigil.txn"], headers["vigil.epoch"] == owner[f[0]] { committed.insert(txn) }
         }
         let out = try ChildProcesses.run("kcat", ["-C", "-b", brokers, "-t", "out", "-e", "-q", "-f", "%h\t%s\n"])
         return out.split(separator: "\n").compactMap { line in

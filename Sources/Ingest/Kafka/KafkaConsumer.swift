@@ -93,6 +93,32 @@ final class KafkaConsumer: @unchecked Sendable {
         return rd_kafka_consumer_poll(handle, timeoutMs)
     }
 
+    /// Up to `limit` messages, waiting at most `timeoutMs` for the first. `body` gets each
+    /// message (not events) and says whether it counted toward the limit. Partition ends are
+    /// skipped; other errors are logged (librdkafka retries them), and a fatal one is thrown.
+    func pollMessages(limit: Int, timeoutMs: Int32,
+                      _ body: (UnsafeMutablePointer<rd_kafka_message_t>) throws -> Bool) throws -> Int {
+        var read = 0
+        var timeout = timeoutMs
+        while read < limit {
+            guard let m = try poll(timeoutMs: timeout) else { break }
+            timeout = 0
+            defer { rd_kafka_message_destroy(m) }
+            let err = m.pointee.err
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                if err == RD_KAFKA_RESP_ERR__PARTITION_EOF { continue }
+                let error = KafkaError("Kafka consumer", err: err)
+                if rd_kafka_fatal_error(handle, nil, 0) != RD_KAFKA_RESP_ERR_NO_ERROR {
+                    throw KafkaError("the Kafka consumer cannot go on: \(error)", code: error.code, isFatal: true)
+                }
+                logger.warning("\(error)")
+                continue
+            }
+            if try body(m) { read += 1 }
+        }
+        return read
+    }
+
     /// Commits `offsets` (the next offset to read, per partition) to the group.
     func commit(_ offsets: [(TopicPartition, Int64)], async: Bool) throws {
         guard !offsets.isEmpty else { return }

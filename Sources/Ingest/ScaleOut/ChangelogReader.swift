@@ -11,6 +11,13 @@ import Stream
 /// rather than the transaction's outcome alone: librdkafka's mock cluster shows the records of
 /// aborted and abandoned transactions to read_committed readers, where real Kafka hides them.
 /// Either way, a marker's chunks are the ones that carry its transaction.
+///
+/// Owners: a process that takes the partition first writes a claim (key `claim`, value its
+/// epoch, a random number) and only then reads. A marker counts only if its epoch is that of
+/// the latest claim before it: a zombie (an old owner whose session expired, still running)
+/// that commits after the new owner's claim commits nothing. Real Kafka also fences it by the
+/// transactional id; librdkafka's mock cluster does not, so the claim is what keeps it out
+/// there (`ScaleOutChangelogTests`).
 struct ChangelogReader {
     struct Commit {
         var progress: PartitionProgress
@@ -23,8 +30,9 @@ struct ChangelogReader {
     let topic: String
     let partition: Int32
 
-    /// The last commit at or after `from`, or nil if there is none there.
-    func lastCommit(from: Int64, timeoutMs: Int = 60_000) throws -> Commit? {
+    /// The last valid commit at or after `from`, or nil if there is none there. `epoch`: the
+    /// owner's epoch current at `from` (0 when reading from the beginning).
+    func lastCommit(from: Int64, epoch: UInt64 = 0, timeoutMs: Int = 60_000) throws -> Commit? {
         var p = properties
         p["group.id"] = "vigil-changelog-reader"  // never joined: the partition is assigned
         p["enable.partition.eof"] = "true"
@@ -59,6 +67,7 @@ struct ChangelogReader {
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError("reading \(topic)[\(partition)]", err: err) }
 
         var chunksByTransaction: [String: [Int: [UInt8]]] = [:]
+        var currentEpoch = epoch
         var last: (progress: PartitionProgress, offset: Int64)?
         let deadline = monotonicNanos() + UInt64(timeoutMs) * 1_000_000
         while true {
@@ -72,11 +81,18 @@ struct ChangelogReader {
                 throw KafkaError("the changelog \(topic)[\(partition)] no longer holds offset \(from)")
             }
             guard msg.err == RD_KAFKA_RESP_ERR_NO_ERROR else { continue }  // transient; librdkafka retries
-            guard let transaction = header(m, "vigil.txn"), let keyPtr = msg.key else { continue }
+            guard let keyPtr = msg.key else { continue }
             let key = String(decoding: UnsafeRawBufferPointer(start: keyPtr, count: msg.key_len), as: UTF8.self)
             let value = Array(UnsafeRawBufferPointer(start: msg.payload, count: msg.len))
+            if key == "claim" {
+                var r = StateReader(value)
+                currentEpoch = try r.read()
+                continue
+            }
+            guard let transaction = header(m, "vigil.txn") else { continue }
             if key == "commit" {
                 let progress = try PartitionProgress.decode(value)
+                guard progress.epoch == currentEpoch else { continue }  // a zombie's
                 last = (progress, msg.offset)
                 // Chunks of earlier transactions are not needed any more.
                 chunksByTransaction = chunksByTransaction.filter { $0.key == transaction }

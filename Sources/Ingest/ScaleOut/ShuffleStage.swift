@@ -54,20 +54,10 @@ final class ShuffleStage<Decoder: KafkaMessageDecoder, Key: StreamKey>: Rebalanc
     /// Reads what is there (up to `limit` messages, waiting at most `timeoutMs` for the
     /// first); writes full batches. Returns the number of messages read.
     func poll(limit: Int, timeoutMs: Int32) throws -> Int {
-        var read = 0
-        var timeout = timeoutMs
-        while read < limit {
-            guard let m = try consumer.poll(timeoutMs: timeout) else { break }
-            timeout = 0
-            defer { rd_kafka_message_destroy(m) }
-            let msg = m.pointee
-            guard msg.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
-                if msg.err != RD_KAFKA_RESP_ERR__PARTITION_EOF { logger.warning("\(KafkaError("input consumer", err: msg.err))") }
-                continue
-            }
-            guard splits[msg.partition] != nil else { continue }  // fetched before a revocation
-            read += 1
-            try take(msg, m)
+        let read = try consumer.pollMessages(limit: limit, timeoutMs: timeoutMs) { m in
+            guard splits[m.pointee.partition] != nil else { return false }  // fetched before a revocation
+            try take(m.pointee, m)
+            return true
         }
         if pendingCount >= 50_000 { try writeBatches() }
         return read

@@ -44,6 +44,9 @@ struct PartitionProgress: Sendable, Equatable {
     /// Unique per commit: `<transactional id>/<random>`. Output records and changelog chunks
     /// of the commit carry it in their `vigil.txn` header.
     var transaction: String
+    /// The owner that made the commit: the epoch of its claim on the partition. A commit whose
+    /// epoch is not that of the latest claim before it in the changelog is a zombie's, and void.
+    var epoch: UInt64 = 0
     /// The next offset of the repartition partition to read.
     var position: Int64
     /// Per input partition, the last record place applied (repeats are dropped).
@@ -67,6 +70,7 @@ struct PartitionProgress: Sendable, Equatable {
         var w = StateWriter()
         w.write(UInt8(1))
         w.write(transaction)
+        w.write(epoch)
         w.write(position)
         w.writeVarint(applied.count)
         for (p, place) in applied.sorted(by: { $0.key < $1.key }) {
@@ -85,7 +89,10 @@ struct PartitionProgress: Sendable, Equatable {
     static func decode(_ bytes: [UInt8]) throws -> PartitionProgress {
         var r = StateReader(bytes)
         guard try r.read(UInt8.self) == 1 else { throw StateDecodingError("unknown partition progress version") }
-        var p = PartitionProgress(transaction: try r.readString(), position: try r.read(), applied: [:], watermarks: [:], chunks: 0, bundleChecksum: 0)
+        let transaction = try r.readString()
+        let epoch: UInt64 = try r.read()
+        var p = PartitionProgress(transaction: transaction, position: try r.read(), applied: [:], watermarks: [:], chunks: 0, bundleChecksum: 0)
+        p.epoch = epoch
         for _ in 0..<(try r.readVarint()) {
             p.applied[Int32(try r.readVarint())] = RepartitionBatch.Place(offset: try r.read(), index: try r.readVarint())
         }

@@ -10,15 +10,18 @@ import Stream
 /// commit, its position and the places applied.
 ///
 /// Handover: a revoked partition commits once more and closes, inside the revocation, before
-/// the group can give it to another member. An assigned partition first opens its
-/// transactional producer — which fences any earlier owner, so a stalled old owner can no
-/// longer commit — then restores: from the local checkpoint when the changelog's last commit
+/// the group can give it to another member. An assigned partition first fences any earlier
+/// owner — its transactional producer's `initTransactions` (real Kafka's fencing), then a
+/// claim in the changelog (which voids later commits of a stalled old owner on any broker) —
+/// then restores: from the local checkpoint when the changelog's last commit
 /// is that checkpoint's own, else from the changelog's last commit, else empty.
 /// (`Specs/Handover.tla` models this.)
 final class StatefulStage<In: StateCodable & Sendable, Out: Sendable>: RebalanceHandler {
     private struct Owned {
         var task: PartitionTask<In, Out>
         var producer: KafkaProducer
+        /// This ownership's claim on the partition (see `ChangelogReader`).
+        var epoch: UInt64
     }
 
     private let options: ScaleOutOptions
@@ -49,23 +52,11 @@ final class StatefulStage<In: StateCodable & Sendable, Out: Sendable>: Rebalance
         try consumer.subscribe([options.repartitionTopic])
     }
 
-    var ownedPartitions: [Int32] { owned.keys.sorted() }
-
     func poll(limit: Int, timeoutMs: Int32) throws -> Int {
-        var read = 0
-        var timeout = timeoutMs
-        while read < limit {
-            guard let m = try consumer.poll(timeoutMs: timeout) else { break }
-            timeout = 0
-            defer { rd_kafka_message_destroy(m) }
+        let read = try consumer.pollMessages(limit: limit, timeoutMs: timeoutMs) { m in
             if let failure { self.failure = nil; throw failure }
             let msg = m.pointee
-            guard msg.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
-                if msg.err != RD_KAFKA_RESP_ERR__PARTITION_EOF { logger.warning("\(KafkaError("repartition consumer", err: msg.err))") }
-                continue
-            }
-            guard let o = owned[msg.partition] else { continue }
-            read += 1
+            guard let o = owned[msg.partition] else { return false }
             let bytes = Array(UnsafeRawBufferPointer(start: msg.payload, count: msg.len))
             do {
                 try o.task.take(bytes, offset: msg.offset, counters: counters)
@@ -75,6 +66,7 @@ final class StatefulStage<In: StateCodable & Sendable, Out: Sendable>: Rebalance
                 throw KafkaError("repartition message \(options.repartitionTopic)[\(msg.partition)]@\(msg.offset) cannot be read: \(error)")
             }
             touched.insert(msg.partition)
+            return true
         }
         if let failure { self.failure = nil; throw failure }
         for p in touched.sorted() { try owned[p]?.task.run() }
@@ -140,6 +132,7 @@ final class StatefulStage<In: StateCodable & Sendable, Out: Sendable>: Rebalance
         let chunks = StateBundle.chunks(bundle)
         var progress = o.task.progress
         progress.transaction = "\(options.group)-stateful-\(p)/\(String(UInt64.random(in: 1...UInt64.max), radix: 16))"
+        progress.epoch = o.epoch
         progress.chunks = chunks.count
         progress.bundleChecksum = CRC32C.checksum(bundle)
         progress.changelogStart = try changelogStart(p, o)
@@ -166,7 +159,9 @@ final class StatefulStage<In: StateCodable & Sendable, Out: Sendable>: Rebalance
     /// The marker goes last, once everything else of the commit is on the brokers.
     private func finishProducing(_ p: Int32, _ o: Owned, _ c: PreparedCommit) throws {
         try o.producer.flush()
-        try o.producer.produce(topic: options.changelogTopic, partition: p, key: Array("commit".utf8), value: c.progress.encode(), headers: c.header)
+        // The epoch in a header too, so that tools (kcat) can tell a zombie's marker.
+        try o.producer.produce(topic: options.changelogTopic, partition: p, key: Array("commit".utf8), value: c.progress.encode(),
+                               headers: c.header + [("vigil.epoch", Array(String(o.epoch, radix: 16).utf8))])
     }
 
     private func committed(_ p: Int32, _ o: Owned, _ c: PreparedCommit) throws {
@@ -242,12 +237,14 @@ final class StatefulStage<In: StateCodable & Sendable, Out: Sendable>: Rebalance
         let producer = try KafkaProducer(properties: props)
         try producer.initTransactions()
         try producer.fetchMetadata(topics: [options.outputTopic, options.changelogTopic])
+        let epoch = try claim(p, producer)
         let directory = options.stateDirectory + "/partitions/\(p)"
         let reader = ChangelogReader(properties: options.consumerProperties, topic: options.changelogTopic, partition: p)
         var restoreFrom: String?
         var progress = PartitionProgress.empty
         var source = "nothing (empty state)"
-        if let local = Self.latestLocal(directory), let tail = try? reader.lastCommit(from: local.progress.changelogStart),
+        if let local = Self.latestLocal(directory),
+           let tail = try? reader.lastCommit(from: local.progress.changelogStart, epoch: local.progress.epoch),
            tail.progress.transaction == local.progress.transaction {
             (restoreFrom, progress, source) = (local.path, local.progress, "the local checkpoint")
             counters.restoredFromLocal.add(1, ordering: .relaxed)
@@ -263,9 +260,22 @@ final class StatefulStage<In: StateCodable & Sendable, Out: Sendable>: Rebalance
         }
         let task = try PartitionTask(partition: p, directory: directory, inputPartitions: inputPartitions, progress: progress,
                                      restoreFrom: restoreFrom, build: build)
-        owned[p] = Owned(task: task, producer: producer)
+        owned[p] = Owned(task: task, producer: producer, epoch: epoch)
         logger.info("took \(options.repartitionTopic)[\(p)] at offset \(progress.position) with state from \(source) in \((monotonicNanos() - started) / 1_000_000) ms (pid \(getpid()))")
         return progress.position
+    }
+
+    /// Writes this process's claim on the partition to the changelog, before reading it: from
+    /// here on, commits of earlier owners are void.
+    private func claim(_ p: Int32, _ producer: KafkaProducer) throws -> UInt64 {
+        let epoch = UInt64.random(in: 1...UInt64.max)
+        var w = StateWriter()
+        w.write(epoch)
+        try producer.beginTransaction()
+        try producer.produce(topic: options.changelogTopic, partition: p, key: Array("claim".utf8), value: w.bytes,
+                             headers: [("vigil.epoch", Array(String(epoch, radix: 16).utf8))])
+        try producer.commitTransaction()
+        return epoch
     }
 
     /// The newest local checkpoint of a partition that has its commit's progress beside it.
