@@ -115,12 +115,13 @@ struct ScaleOutRun {
         return set
     }
 
-    /// Every partition of both stages is held by some process, and each process holds some.
+    /// Every partition of both stages is held by some process, and the processes hold equal
+    /// shares (the group has settled: cooperative rebalancing moves partitions in rounds).
     func everyPartitionTaken(_ running: [Int]) -> Bool {
         let texts = running.map { logText($0) }
         for topic in [input, "\(name)-repartition"] {
             let sets = texts.map { owned($0, topic: topic) }
-            if sets.contains(where: \.isEmpty) || sets.reduce(Set<Int>(), { $0.union($1) }).count < partitions { return false }
+            if sets.contains(where: { $0.count != partitions / running.count }) || sets.reduce(Set<Int>(), { $0.union($1) }).count < partitions { return false }
         }
         return true
     }
