@@ -121,8 +121,9 @@ final class ScaleOutProcessTests: XCTestCase {
     /// Waits (up to 60 s) until `p` took a stateful partition.
     func waitUntilTaking(_ p: Process, file: StaticString = #filePath, line: UInt = #line) {
         let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline && !logText().contains("(pid \(p.processIdentifier))") { Thread.sleep(forTimeInterval: 0.1) }
-        XCTAssertTrue(logText().contains("(pid \(p.processIdentifier))"), "process \(p.processIdentifier) took no partition", file: file, line: line)
+        func took() -> Bool { logText().split(separator: "\n").contains { $0.contains("took wc-repartition") && $0.contains("(pid \(p.processIdentifier))") } }
+        while Date() < deadline && !took() { Thread.sleep(forTimeInterval: 0.1) }
+        XCTAssertTrue(took(), "process \(p.processIdentifier) took no partition", file: file, line: line)
     }
 
     /// The stateful partitions some process took (from the "took <topic>[N]" log lines).
@@ -222,7 +223,9 @@ final class ScaleOutProcessTests: XCTestCase {
         // local checkpoints (the changelog's last commits are theirs) and outputs nothing again.
         let again = try start("a")
         let deadline = Date().addingTimeInterval(60)
-        func takenByAgain() -> [Substring] { logText().split(separator: "\n").filter { $0.contains("(pid \(again.processIdentifier))") } }
+        func takenByAgain() -> [Substring] {
+            logText().split(separator: "\n").filter { $0.contains("took wc-repartition") && $0.contains("(pid \(again.processIdentifier))") }
+        }
         while takenByAgain().count < 6 && Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
         XCTAssertEqual(takenByAgain().count, 6, "the restarted process took every partition")
         XCTAssertTrue(takenByAgain().allSatisfy { $0.contains("from the local checkpoint") }, "\(takenByAgain())")

@@ -1,4 +1,5 @@
 import CRdKafka
+import Foundation
 import Logging
 import Stream
 
@@ -46,6 +47,9 @@ final class ShuffleStage<Decoder: KafkaMessageDecoder, Key: StreamKey>: Rebalanc
         producerProps["enable.idempotence"] = "true"
         producerProps["linger.ms"] = "5"
         producer = try KafkaProducer(properties: producerProps)
+        // Otherwise the first records wait (about half a second on the mock cluster) for the
+        // producer to learn where the repartition partitions live.
+        try producer.fetchMetadata(topics: [options.repartitionTopic])
         deadLetters = try options.deadLetterTopic.map { try DeadLetterQueue(topic: $0, properties: props, logger: logger) }
         consumer.rebalanceHandler = self
         try consumer.subscribe([options.inputTopic])
@@ -168,6 +172,7 @@ final class ShuffleStage<Decoder: KafkaMessageDecoder, Key: StreamKey>: Rebalanc
                 reported: Array(repeating: (Timestamp.min, false), count: options.repartitionPartitions),
                 pending: Array(repeating: [], count: options.repartitionPartitions))
         }
+        logReading()
         // The group's committed offset, else the earliest.
         return partitions.map { _ in KafkaOffset.invalid }
     }
@@ -179,10 +184,18 @@ final class ShuffleStage<Decoder: KafkaMessageDecoder, Key: StreamKey>: Rebalanc
             logger.warning("handing over \(summary(partitions)): \(error); the next owner reads again from the last commit")
         }
         for tp in partitions { splits[tp.partition] = nil }
+        logReading()
     }
 
     func partitionsLost(_ partitions: [TopicPartition]) {
         for tp in partitions { splits[tp.partition] = nil }
+        logReading()
+    }
+
+    /// Every input partition this process reads now, in full (the consumer's own lines
+    /// shorten long lists).
+    private func logReading() {
+        logger.info("reads \(options.inputTopic)[\(splits.keys.sorted().map(String.init).joined(separator: ","))] (pid \(getpid()))")
     }
 }
 

@@ -45,8 +45,9 @@ final class StatefulStage<In: StateCodable & Sendable, Out: Sendable>: Rebalance
         self.inputPartitions = inputPartitions
         var props = options.consumerProperties
         props["group.id"] = options.group + ".stateful"
-        // Only records of committed transactions, where the brokers make the difference.
-        props["isolation.level"] = "read_committed"
+        // The input stage writes without transactions: read_committed would hide nothing, and
+        // on the mock cluster it held every repartition message back until the next commit.
+        props["isolation.level"] = "read_uncommitted"
         consumer = try KafkaConsumer(properties: props, logger: logger)
         consumer.rebalanceHandler = self
         try consumer.subscribe([options.repartitionTopic])
@@ -262,7 +263,7 @@ final class StatefulStage<In: StateCodable & Sendable, Out: Sendable>: Rebalance
                                      restoreFrom: restoreFrom, build: build)
         owned[p] = Owned(task: task, producer: producer, epoch: epoch)
         logger.info("took \(options.repartitionTopic)[\(p)] at offset \(progress.position) with state from \(source) in \((monotonicNanos() - started) / 1_000_000) ms (pid \(getpid()))")
-        return progress.position
+        return progress.position == KafkaOffset.beginning ? 0 : progress.position
     }
 
     /// Writes this process's claim on the partition to the changelog, before reading it: from

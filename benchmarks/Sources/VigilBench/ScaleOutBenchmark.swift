@@ -13,8 +13,8 @@ import Ingest
 func scaleoutBenchmark(quick: Bool) throws -> Figures {
     let vigil = try vigilExecutable()
     let cluster = try MockKafkaCluster(brokers: 1)
-    // At most 100,000 messages per partition: the mock cluster drops older ones.
-    let events = quick ? 200_000 : 640_000
+    // At most 100,000 messages per partition (16 input partitions): the mock drops older ones.
+    let events = quick ? 200_000 : 1_280_000
     let rounds = quick ? 1 : 3
     var one: [Double] = [], two: [Double] = [], failover: [Double] = []
     for r in 0..<rounds {
@@ -73,6 +73,8 @@ struct ScaleOutRun {
     let name: String
     let processes: Int
     var extraArguments: [String] = []
+    /// Input partitions (the mock keeps at most 100,000 messages each) and stateful ones.
+    let inputPartitions = 16
     let partitions = 8
     let keys = 200
     let windowMs: Int64 = 10_000
@@ -97,12 +99,17 @@ struct ScaleOutRun {
     func log(_ i: Int) -> String { work + "/log-\(i)" }
     func logText(_ i: Int) -> String { (try? String(contentsOfFile: log(i), encoding: .utf8)) ?? "" }
 
-    /// Partitions of `topic` a process holds now, from its log (taken or assigned, minus
-    /// revoked or lost).
+    /// Partitions of `topic` a process holds now, from its log: the input stage's latest
+    /// "reads TOPIC[0,1,…]" line; the stateful stage's "took TOPIC[n]" lines minus those
+    /// revoked or lost since.
     func owned(_ text: String, topic: String) -> Set<Int> {
         var set = Set<Int>()
         for line in text.split(separator: "\n") {
-            let adds = line.contains(" took ") || line.contains(" assigned ")
+            if let r = line.range(of: " reads \(topic)[") {
+                set = Set(line[r.upperBound...].prefix { $0 != "]" }.split(separator: ",").compactMap { Int($0) })
+                continue
+            }
+            let adds = line.contains(" took ")
             let removes = line.contains(" revoked ") || line.contains(" lost ")
             guard adds || removes else { continue }
             var rest = line[...]
@@ -119,9 +126,9 @@ struct ScaleOutRun {
     /// shares (the group has settled: cooperative rebalancing moves partitions in rounds).
     func everyPartitionTaken(_ running: [Int]) -> Bool {
         let texts = running.map { logText($0) }
-        for topic in [input, "\(name)-repartition"] {
+        for (topic, n) in [(input, inputPartitions), ("\(name)-repartition", partitions)] {
             let sets = texts.map { owned($0, topic: topic) }
-            if sets.contains(where: { $0.count != partitions / running.count }) || sets.reduce(Set<Int>(), { $0.union($1) }).count < partitions { return false }
+            if sets.contains(where: { $0.count != n / running.count }) || sets.reduce(Set<Int>(), { $0.union($1) }).count < n { return false }
         }
         return true
     }
@@ -137,7 +144,8 @@ struct ScaleOutRun {
     func setUp() throws -> [Process] {
         try? FileManager.default.removeItem(atPath: work)
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-        for t in [input, output, "\(name)-repartition", "\(name)-changelog"] { try cluster.createTopic(t, partitions: partitions) }
+        try cluster.createTopic(input, partitions: inputPartitions)
+        for t in [output, "\(name)-repartition", "\(name)-changelog"] { try cluster.createTopic(t, partitions: partitions) }
         let ps = try (0..<processes).map { try start($0) }
         do {
             try waitUntil(60, "the processes did not take every partition") { everyPartitionTaken(Array(0..<processes)) }
@@ -152,11 +160,11 @@ struct ScaleOutRun {
     func produce(_ range: Range<Int>, closers: Bool) throws {
         let producer = try KafkaProducer(properties: KafkaProperties(brokers: cluster.bootstrapServers).merging(["linger.ms": "20"]))
         for seq in range {
-            try producer.produce(topic: input, partition: Int32(seq % partitions), key: nil,
+            try producer.produce(topic: input, partition: Int32(seq % inputPartitions), key: nil,
                                  value: Array("\(seq) k\(seq % keys) \(baseTime + Int64(seq))".utf8))
         }
         if closers {
-            for p in 0..<partitions {
+            for p in 0..<inputPartitions {
                 try producer.produce(topic: input, partition: Int32(p), key: nil, value: Array("0 closer \(baseTime + Int64(range.upperBound) + 3_600_000)".utf8))
             }
         }
@@ -194,7 +202,7 @@ struct ScaleOutRun {
         ps[1].waitUntilExit()
         try waitUntil(60, "the survivor did not take over") {
             let text = logText(0)
-            return owned(text, topic: input).count == partitions && owned(text, topic: "\(name)-repartition").count == partitions
+            return owned(text, topic: input).count == inputPartitions && owned(text, topic: "\(name)-repartition").count == partitions
         }
         return Date().timeIntervalSince(killed)
     }
