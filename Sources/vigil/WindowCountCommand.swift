@@ -11,7 +11,7 @@ import Synchronization
 struct WindowCountCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "window-count",
-        abstract: "Counts \"SEQ KEY TIME_MS\" records per key and tumbling window, scaled out over the processes of one group.",
+        abstract: "Counts \"SEQ KEY TIME_MS\" records (one per line; a message may hold many) per key and tumbling window, scaled out over the processes of one group.",
         discussion: """
             Every process started with the same --group shares the input's partitions; records \
             are re-keyed through the repartition topic <group>-repartition, and each window's \
@@ -42,15 +42,21 @@ struct WindowCountCommand: ParsableCommand {
         static func decode(from r: inout StateReader) throws -> Event { Event(seq: try r.read(), key: try r.readString()) }
     }
 
+    /// One record per line: a message may carry a batch of them, as OTLP messages do. The
+    /// whole message is checked before its first record is emitted.
     struct EventDecoder: KafkaMessageDecoder {
         struct Malformed: Error, CustomStringConvertible { var description: String }
         mutating func decode(_ m: KafkaMessage, emit: (Event, Timestamp) throws -> Void) throws {
             let text = String(decoding: m.value, as: UTF8.self)
-            let f = text.split(separator: " ")
-            guard f.count == 3, let seq = Int64(f[0]), !f[1].isEmpty, let time = Int64(f[2]) else {
-                throw Malformed(description: "expected \"SEQ KEY TIME_MS\", got \(text.prefix(60).debugDescription)")
+            var events: [(Event, Timestamp)] = []
+            for (n, line) in text.split(separator: "\n").enumerated() {
+                let f = line.split(separator: " ")
+                guard f.count == 3, let seq = Int64(f[0]), !f[1].isEmpty, let time = Int64(f[2]) else {
+                    throw Malformed(description: "line \(n + 1): expected \"SEQ KEY TIME_MS\", got \(line.prefix(60).debugDescription)")
+                }
+                events.append((Event(seq: seq, key: String(f[1])), time))
             }
-            try emit(Event(seq: seq, key: String(f[1])), time)
+            for (event, time) in events { try emit(event, time) }
         }
     }
 

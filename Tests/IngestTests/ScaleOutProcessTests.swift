@@ -161,7 +161,7 @@ final class ScaleOutProcessTests: XCTestCase {
         try checkExactlyTheWindows(of: 0..<total)
         let deadLetters = try ChildProcesses.run("kcat", ["-C", "-b", brokers, "-t", "vigil_dead_letters", "-e", "-q", "-f", "%s|%h\n"])
         XCTAssertTrue(deadLetters.contains("not a record|"), "the malformed record is a dead letter: \(deadLetters.prefix(500))")
-        XCTAssertTrue(deadLetters.contains("vigil.error=expected \"SEQ KEY TIME_MS\""), "with the reason: \(deadLetters.prefix(500))")
+        XCTAssertTrue(deadLetters.contains("vigil.error=line 1: expected \"SEQ KEY TIME_MS\""), "with the reason: \(deadLetters.prefix(500))")
         let soloOutput = Set(try committedOutput().map(String.init))
 
         // The same input again for a second job (another group, other topics) of three.

@@ -13,8 +13,9 @@ import Ingest
 func scaleoutBenchmark(quick: Bool) throws -> Figures {
     let vigil = try vigilExecutable()
     let cluster = try MockKafkaCluster(brokers: 1)
-    // At most 100,000 messages per partition (16 input partitions): the mock drops older ones.
-    let events = quick ? 200_000 : 1_280_000
+    // 100 events per message. The mock keeps about 5 MB per partition (2,000,000 events make
+    // 3.4 MB per input partition) and drops older records.
+    let events = quick ? 1_000_000 : 2_000_000
     let rounds = quick ? 1 : 3
     var one: [Double] = [], two: [Double] = [], failover: [Double] = []
     for r in 0..<rounds {
@@ -78,6 +79,7 @@ struct ScaleOutRun {
     let partitions = 8
     let keys = 200
     let windowMs: Int64 = 10_000
+    let eventsPerMessage = 100
     let baseTime: Int64 = 1_700_000_000_000
     var work: String { FileManager.default.temporaryDirectory.appendingPathComponent("vigil-scaleout-bench-\(name)-\(getpid())").path }
     var input: String { "\(name)-in" }
@@ -157,11 +159,18 @@ struct ScaleOutRun {
         return ps
     }
 
+    /// Events of `range`, 100 per message (lines, as OTLP messages carry batches), each
+    /// message to the input partition of its first event.
     func produce(_ range: Range<Int>, closers: Bool) throws {
         let producer = try KafkaProducer(properties: KafkaProperties(brokers: cluster.bootstrapServers).merging(["linger.ms": "20"]))
-        for seq in range {
-            try producer.produce(topic: input, partition: Int32(seq % inputPartitions), key: nil,
-                                 value: Array("\(seq) k\(seq % keys) \(baseTime + Int64(seq))".utf8))
+        var seq = range.lowerBound
+        var partition = 0
+        while seq < range.upperBound {
+            let end = min(range.upperBound, seq + eventsPerMessage)
+            let lines = (seq..<end).map { "\($0) k\($0 % keys) \(baseTime + Int64($0))" }.joined(separator: "\n")
+            try producer.produce(topic: input, partition: Int32(partition), key: nil, value: Array(lines.utf8))
+            partition = (partition + 1) % inputPartitions
+            seq = end
         }
         if closers {
             for p in 0..<inputPartitions {
