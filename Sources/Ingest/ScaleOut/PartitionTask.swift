@@ -21,6 +21,8 @@ final class PartitionTask<In: StateCodable & Sendable, Out: Sendable> {
     private(set) var dirty = false
     private var watermark = Timestamp.min
     private var sentSinceRun = 0
+    /// One message's new records, handed to the topology under one lock.
+    private var accepted: [(In, Timestamp)] = []
 
     /// `restoreFrom`: a checkpoint directory holding the state at `progress`; nil: empty state.
     init(partition: Int32, directory: String, inputPartitions: Int32, progress: PartitionProgress,
@@ -49,14 +51,15 @@ final class PartitionTask<In: StateCodable & Sendable, Out: Sendable> {
         var r = StateReader(bytes)
         let h = try RepartitionBatch.readHeader(&r)
         var last = progress.applied[h.inputPartition] ?? .none
-        var applied = 0
+        accepted.removeAll(keepingCapacity: true)
         for _ in 0..<h.count {
             let record = try RepartitionBatch.readRecord(&r, as: In.self)
             guard last < record.place else { continue }
             last = record.place
-            input.send(record.value, at: record.time)
-            applied += 1
+            accepted.append((record.value, record.time))
         }
+        input.send(contentsOf: accepted)
+        let applied = accepted.count
         counters.applied.add(applied, ordering: .relaxed)
         counters.repeated.add(h.count - applied, ordering: .relaxed)
         progress.applied[h.inputPartition] = last

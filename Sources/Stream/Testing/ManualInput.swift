@@ -8,19 +8,37 @@ public final class ManualInput<T: Sendable>: Sendable {
         case watermark(Timestamp)
         case end
     }
-    private let queue = Mutex<[Event]>([])
+    /// Pending events from `head` on: taking a batch moves the head instead of shifting the
+    /// array (a queue of a million records was shifted once per source batch).
+    private struct Pending {
+        var events: [Event] = []
+        var head = 0
+    }
+    private let queue = Mutex(Pending())
 
     public init() {}
 
-    public func send(_ value: T, at timestamp: Timestamp = noTimestamp) { queue.withLock { $0.append(.record(value, timestamp)) } }
-    public func watermark(_ t: Timestamp) { queue.withLock { $0.append(.watermark(t)) } }
-    public func end() { queue.withLock { $0.append(.end) } }
+    public func send(_ value: T, at timestamp: Timestamp = noTimestamp) { queue.withLock { $0.events.append(.record(value, timestamp)) } }
+    /// Many records under one lock (a feeder with a batch in hand).
+    public func send(contentsOf records: some Collection<(T, Timestamp)>) {
+        queue.withLock { q in
+            q.events.reserveCapacity(q.events.count + records.count)
+            for (value, timestamp) in records { q.events.append(.record(value, timestamp)) }
+        }
+    }
+    public func watermark(_ t: Timestamp) { queue.withLock { $0.events.append(.watermark(t)) } }
+    public func end() { queue.withLock { $0.events.append(.end) } }
 
     func take(max: Int) -> [Event] {
         queue.withLock { q in
-            let n = Swift.min(max, q.count)
-            defer { q.removeFirst(n) }
-            return Array(q.prefix(n))
+            let n = Swift.min(max, q.events.count - q.head)
+            let batch = Array(q.events[q.head..<q.head + n])
+            q.head += n
+            if q.head == q.events.count {
+                q.events.removeAll(keepingCapacity: true)
+                q.head = 0
+            }
+            return batch
         }
     }
 }
@@ -49,7 +67,7 @@ struct ManualReader<T: Sendable>: SourceReader {
 extension ManualInput {
     fileprivate func putBack(_ events: [Event]) {
         guard !events.isEmpty else { return }
-        queue.withLock { $0.insert(contentsOf: events, at: 0) }
+        queue.withLock { $0.events.insert(contentsOf: events, at: $0.head) }
     }
 }
 
