@@ -87,8 +87,7 @@ struct WindowCountCommand: ParsableCommand {
         }
         ScaleOutStop.install()
         try job.run { ScaleOutStop.requested.load(ordering: .relaxed) }
-        let c = ScaleOutCounters.shared
-        print("stopped: \(c.shuffled.load(ordering: .relaxed)) records shuffled, \(c.applied.load(ordering: .relaxed)) applied, \(c.repeated.load(ordering: .relaxed)) repeats dropped, \(c.commits.load(ordering: .relaxed)) commits taking \(c.commitNanos.load(ordering: .relaxed) / 1_000_000) ms")
+        print("stopped: \(ScaleOutCounters.shared.summary)")
     }
 }
 

@@ -25,6 +25,8 @@ final class KafkaConsumer: @unchecked Sendable {
     let handle: OpaquePointer
     private let listener: RebalanceListener
     private let logger: Logger
+    /// The `session.timeout.ms` this member asks the group coordinator for.
+    let sessionTimeoutMs: Int
     /// The partitions assigned to this member now.
     private(set) var assignment: Set<TopicPartition> { get { listener.assignment } set { listener.assignment = newValue } }
 
@@ -44,6 +46,7 @@ final class KafkaConsumer: @unchecked Sendable {
         ]
         props = props.merging(properties)
         guard props["group.id"] != nil else { throw KafkaError("a Kafka consumer needs group.id") }
+        sessionTimeoutMs = props["session.timeout.ms"].flatMap { Int($0) } ?? 45_000
         let conf = try props.makeConf()
         listener = RebalanceListener(logger: logger)
         rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(listener).toOpaque())
@@ -106,17 +109,27 @@ final class KafkaConsumer: @unchecked Sendable {
             defer { rd_kafka_message_destroy(m) }
             let err = m.pointee.err
             guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
-                if err == RD_KAFKA_RESP_ERR__PARTITION_EOF { continue }
-                let error = KafkaError("Kafka consumer", err: err)
-                if rd_kafka_fatal_error(handle, nil, 0) != RD_KAFKA_RESP_ERR_NO_ERROR {
-                    throw KafkaError("the Kafka consumer cannot go on: \(error)", code: error.code, isFatal: true)
-                }
-                logger.warning("\(error)")
+                if err != RD_KAFKA_RESP_ERR__PARTITION_EOF { try handleError(err) }
                 continue
             }
             if try body(m) { read += 1 }
         }
         return read
+    }
+
+    /// An error event from `poll`: thrown when the consumer cannot go on (a fatal error, or a
+    /// coordinator that refuses the session timeout: librdkafka would ask again forever),
+    /// logged otherwise (brokers down, a leader moving: librdkafka retries by itself).
+    func handleError(_ err: rd_kafka_resp_err_t) throws {
+        let error = KafkaError("Kafka consumer", err: err)
+        if err == RD_KAFKA_RESP_ERR_INVALID_SESSION_TIMEOUT {
+            throw KafkaError("the group coordinator refuses session.timeout.ms=\(sessionTimeoutMs) (the brokers' "
+                             + "group.min.session.timeout.ms and group.max.session.timeout.ms bound it)", code: error.code)
+        }
+        if rd_kafka_fatal_error(handle, nil, 0) != RD_KAFKA_RESP_ERR_NO_ERROR {
+            throw KafkaError("the Kafka consumer cannot go on: \(error)", code: error.code, isFatal: true)
+        }
+        logger.warning("\(error)")
     }
 
     /// Commits `offsets` (the next offset to read, per partition) to the group.

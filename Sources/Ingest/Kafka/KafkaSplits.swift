@@ -121,12 +121,7 @@ final class KafkaSplits: RebalanceHandler {
             if msg.offset >= 0 { splits[s].nextOffset = msg.offset }
             return
         }
-        let error = KafkaError("Kafka consumer", err: msg.err)
-        if rd_kafka_fatal_error(consumer.handle, nil, 0) != RD_KAFKA_RESP_ERR_NO_ERROR {
-            throw KafkaError("the Kafka consumer cannot go on: \(error)", code: error.code, isFatal: true)
-        }
-        // Everything else (brokers down, a leader moving, …) librdkafka retries by itself.
-        logger.warning("\(error)")
+        try consumer.handleError(msg.err)
     }
 
     /// The watermark of this subtask, if it advanced: the least of its live partitions'

@@ -73,8 +73,10 @@ final class PartitionTask<In: StateCodable & Sendable, Out: Sendable> {
         dirty = true
     }
 
-    /// Processes what was taken and moves event time on.
-    func run() throws {
+    /// Processes what was taken and moves event time on. Returns the number of records it
+    /// emitted (they wait for the next commit).
+    @discardableResult
+    func run() throws -> Int {
         let w = combinedWatermark()
         if w > watermark {
             watermark = w
@@ -87,6 +89,7 @@ final class PartitionTask<In: StateCodable & Sendable, Out: Sendable> {
             collected.removeAll()
             output += out
         }
+        return out.count
     }
 
     /// The least watermark over the input partitions that are not idle (all idle: the least of

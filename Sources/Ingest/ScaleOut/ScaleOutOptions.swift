@@ -43,11 +43,23 @@ public struct ScaleOutOptions: Sendable {
         self.stateDirectory = stateDirectory
     }
 
-    /// Consumer settings of both stages. A dead member's partitions move after
-    /// `session.timeout.ms`: 6 s (librdkafka's default is 45 s) keeps failover under 10 s.
+    /// The session timeouts the job asks for, shortest first, when `properties` sets none: a
+    /// dead member's partitions move one session timeout after its death, so the job takes
+    /// the shortest the group coordinator accepts (brokers refuse less than their
+    /// `group.min.session.timeout.ms`, 6 s by default; librdkafka's own default is 45 s).
+    public static let sessionTimeoutSteps = [3_000, 6_000, 10_000, 45_000]
+
+    /// Consumer settings of both stages. Heartbeats every 500 ms: six per session at the
+    /// shortest step.
     var consumerProperties: KafkaProperties {
-        let defaults: KafkaProperties = ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]
+        let defaults: KafkaProperties = ["session.timeout.ms": String(Self.sessionTimeoutSteps[0]), "heartbeat.interval.ms": "500"]
         return KafkaProperties(brokers: brokers).merging(defaults).merging(properties)
+    }
+
+    /// The next longer session timeout to ask for after the coordinator refused this one;
+    /// nil when the user chose it (or none is left).
+    func sessionTimeoutAfterRefusal(_ refused: Int, userChosen: Bool) -> Int? {
+        userChosen ? nil : Self.sessionTimeoutSteps.first { $0 > refused }
     }
 
     var producerProperties: KafkaProperties { KafkaProperties(brokers: brokers).merging(properties) }

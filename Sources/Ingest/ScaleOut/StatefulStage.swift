@@ -70,8 +70,10 @@ final class StatefulStage<In: StateCodable & Sendable, Out: Sendable>: Rebalance
             return true
         }
         if let failure { self.failure = nil; throw failure }
-        for p in touched.sorted() { try owned[p]?.task.run() }
+        var emitted = 0
+        for p in touched.sorted() { emitted += try owned[p]?.task.run() ?? 0 }
         touched.removeAll(keepingCapacity: true)
+        if emitted > 0 { counters.lastEmittedNanos.store(Int(monotonicNanos()), ordering: .relaxed) }
         return read
     }
 
