@@ -47,6 +47,7 @@ final class KafkaConsumer: @unchecked Sendable {
         props = props.merging(properties)
         guard props["group.id"] != nil else { throw KafkaError("a Kafka consumer needs group.id") }
         sessionTimeoutMs = props["session.timeout.ms"].flatMap { Int($0) } ?? 45_000
+        fetcherWakeBytes = (props["queued.max.messages.kbytes"].flatMap { Int($0) } ?? 65_536) * 512
         let conf = try props.makeConf()
         listener = RebalanceListener(logger: logger)
         rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(listener).toOpaque())
@@ -93,7 +94,38 @@ final class KafkaConsumer: @unchecked Sendable {
             listener.failure = nil
             throw failure
         }
-        return rd_kafka_consumer_poll(handle, timeoutMs)
+        if let m = rd_kafka_consumer_poll(handle, timeoutMs) {
+            bytesSinceEmpty &+= m.pointee.len
+            return m
+        }
+        if bytesSinceEmpty >= fetcherWakeBytes { wakeFetchers() }
+        bytesSinceEmpty = 0
+        return nil
+    }
+
+    /// Payload bytes taken from the local queue since it was last found empty.
+    private var bytesSinceEmpty = 0
+    /// Half of `queued.max.messages.kbytes`: a queue that held that much may have stopped the
+    /// fetchers.
+    private let fetcherWakeBytes: Int
+    /// How often `wakeFetchers` ran (for tests and the benchmark).
+    private(set) var fetcherWakes = 0
+
+    /// librdkafka 2.0 stops fetching while the consumer's queue holds more than
+    /// `queued.max.messages.kbytes`, and its broker threads decide again only when something
+    /// wakes them: a response, a request to send, or their one-second timer. A reader that
+    /// drained a full queue would wait out that timer (0.9 s measured), so it sends a request:
+    /// a ListOffsets for the assigned partitions reaches every broker that leads one of them,
+    /// and each then resumes fetching before the answer comes back. librdkafka 2.1 has
+    /// `fetch.queue.backoff.ms` for this.
+    private func wakeFetchers() {
+        let partitions = Array(assignment)
+        guard !partitions.isEmpty else { return }
+        fetcherWakes += 1
+        let list = UnsafeMutablePointer<rd_kafka_topic_partition_list_t>.make(partitions.map { ($0, KafkaOffset.end) })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = rd_kafka_offsets_for_times(handle, list, 1_000)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { logger.debug("waking the fetchers: \(KafkaError("ListOffsets", err: err))") }
     }
 
     /// Up to `limit` messages, waiting at most `timeoutMs` for the first. `body` gets each
