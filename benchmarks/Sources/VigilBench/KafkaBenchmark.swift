@@ -25,9 +25,11 @@ func kafkaBenchmark(quick: Bool) throws -> Figures {
                                                   "batch.size": "4000000", "message.max.bytes": "10000000"])
     var totalBytes = 0
     var rng = SplitMix64(state: 42)
+    var sample: [[UInt8]] = []  // kept for the decode-alone figure
     let produceSeconds = try time {
         for m in 0..<messages {
             let bytes = try makeSpanBatch(count: min(batch, spans - m * batch), message: m, rng: &rng)
+            if sample.count < 100 { sample.append(bytes) }
             totalBytes += bytes.count
             try producer.produce(topic: "otlp_spans", partition: Int32(m % partitions), key: nil, value: bytes)
         }
@@ -48,7 +50,9 @@ func kafkaBenchmark(quick: Bool) throws -> Figures {
         print(String(format: "  run %d: raw %.2f s, vigil %.2f s", r + 1, rawSeconds, vigilSeconds))
     }
     let rawS = median(raw), vigilS = median(vigil)
+    let decodeNanos = decodeAloneNanosPerSpan(sample)
     var f = Figures()
+    f["decode_alone_ns_per_span"] = decodeNanos
     f["spans"] = Double(spans)
     f["messages"] = Double(messages)
     f["bytes"] = Double(totalBytes)
@@ -62,9 +66,29 @@ func kafkaBenchmark(quick: Bool) throws -> Figures {
         ("vigil source + OTLP decode", String(format: "%.0f MB/s, %@ spans", f["vigil_bytes_per_s"]! / 1e6, formatRate(f["vigil_spans_per_s"]!))),
         ("vigil / raw (bytes/s)", String(format: "%.2f (goal >= 0.7)", f["ratio_vs_raw"]!)),
         ("vigil spans/s on one core", String(format: "%.2f M (goal >= 1 M)", f["vigil_spans_per_s"]! / 1e6)),
+        ("decode alone (no Kafka)", String(format: "%.0f ns per span, %.2f M spans/s (median of 9 passes)", decodeNanos, 1e3 / decodeNanos)),
     ])
     withExtendedLifetime(cluster) {}
     return f
+}
+
+/// `OTLPSpanDecoder` alone over messages in memory: the decoder's share of the source's
+/// work, apart from fetching. Nanoseconds per span, median of 9 passes.
+func decodeAloneNanosPerSpan(_ messages: [[UInt8]]) -> Double {
+    var decoder = OTLPSpanDecoder()
+    var passes: [Double] = []
+    for _ in 0..<9 {
+        var count = 0
+        let started = monotonicNanos()
+        for (i, bytes) in messages.enumerated() {
+            bytes.withUnsafeBytes { value in
+                let m = KafkaMessage(topic: "otlp_spans", partition: 0, offset: Int64(i), timestamp: nil, key: nil, value: value)
+                try? decoder.decode(m) { _, _ in count += 1 }
+            }
+        }
+        passes.append(Double(monotonicNanos() - started) / Double(max(count, 1)))
+    }
+    return median(passes)
 }
 
 /// A plain consume loop: poll, add up the payload length, destroy. Seconds from the first
