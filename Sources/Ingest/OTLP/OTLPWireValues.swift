@@ -7,6 +7,11 @@ enum OTLPWire {
 
     static func validateKeyValue(_ b: UnsafeRawBufferPointer, _ range: Range<Int>, depth: Int = 0) throws {
         if isPlainKeyValue(b, range) { return }
+        try validateKeyValueFully(b, range, depth: depth)
+    }
+
+    /// The general check, field by field (what `isPlainKeyValue` shortcuts).
+    static func validateKeyValueFully(_ b: UnsafeRawBufferPointer, _ range: Range<Int>, depth: Int = 0) throws {
         var r = ProtoReader(b, range)
         while !r.atEnd {
             let (field, wire) = try r.tag()
