@@ -44,6 +44,20 @@ final class KafkaSourceSinkTests: XCTestCase {
         return out.values
     }
 
+    /// librdkafka reports a refused session timeout as a consumer error and asks again
+    /// forever; the source stops the job instead, naming the setting.
+    func testASessionTimeoutTheCoordinatorRefusesStopsTheJobWithTheSettingNamed() throws {
+        let cluster = try clusterWithRecords()
+        cluster.pushRequestErrors(apiKey: 11 /* JoinGroup */, [26 /* INVALID_SESSION_TIMEOUT */])
+        let env = StreamEnvironment(name: "refused", parallelism: 1)
+        var options = KafkaSourceOptions(brokers: cluster.bootstrapServers, topics: ["t"], groupID: "refused")
+        options.properties = ["session.timeout.ms": "4000"]
+        _ = env.kafkaSource(options) { StampedDecoder() }.collect()
+        XCTAssertThrowsError(try env.execute()) { error in
+            XCTAssertTrue("\(error)".contains("refuses session.timeout.ms=4000"), "\(error)")
+        }
+    }
+
     func testStartingOffsetsEarliestAndLatest() throws {
         let cluster = try clusterWithRecords()
         let all = try read(cluster, group: "from-earliest", from: .earliest)

@@ -26,7 +26,8 @@ public struct ScaleOutOptions: Sendable {
     /// Records later than their input partition's watermark go here (with the reason), never
     /// silently dropped; without it they are counted and logged.
     public var deadLetterTopic: String?
-    /// Extra librdkafka properties for every client (security settings, timeouts).
+    /// Extra librdkafka properties for every client (security settings, timeouts). Setting
+    /// `session.timeout.ms` here turns off the negotiation of `sessionTimeoutSteps`.
     public var properties: KafkaProperties = [:]
     /// Key groups of the stateful stage: must never change for a group's state.
     public var maxParallelism = KeyGroups.defaultMaxParallelism
