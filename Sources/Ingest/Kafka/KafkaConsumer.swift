@@ -31,20 +31,7 @@ final class KafkaConsumer: @unchecked Sendable {
     private(set) var assignment: Set<TopicPartition> { get { listener.assignment } set { listener.assignment = newValue } }
 
     init(properties: KafkaProperties, logger: Logger = Logger(label: "vigil.kafka")) throws {
-        var props: KafkaProperties = [
-            "enable.auto.commit": "false",
-            "enable.auto.offset.store": "false",
-            "partition.assignment.strategy": "cooperative-sticky",
-            "auto.offset.reset": "earliest",
-            // librdkafka keeps one fetch in flight per broker. When the partitions it may
-            // fetch are all caught up (the others' local queues being full), that fetch waits
-            // the whole fetch.wait.max.ms (default 500) while the queues drain: in a replay
-            // the source then starves for half a second at a time (the kafka benchmark ran
-            // 3-7x slower). 25 ms bounds the stall, for ~40 empty fetches/s per idle broker
-            // (100 ms still cost 3x; 10 ms was no better than 25).
-            "fetch.wait.max.ms": "25",
-        ]
-        props = props.merging(properties)
+        let props = KafkaProperties.effectiveConsumerProperties(properties)
         guard props["group.id"] != nil else { throw KafkaError("a Kafka consumer needs group.id") }
         sessionTimeoutMs = props["session.timeout.ms"].flatMap { Int($0) } ?? 45_000
         fetcherWakeBytes = (props["queued.max.messages.kbytes"].flatMap { Int($0) } ?? 65_536) * 512

@@ -33,11 +33,21 @@ extension StreamOperator {
         _ key: K, _ window: TimeWindow, _ accumulator: A.Accumulator, aggregate: A,
         makeResult: (K, TimeWindow, A.Output) throws -> R, to output: Output<R>
     ) throws {
+        try emitWindowResult(key, window, accumulator, aggregate: aggregate, makeResult: makeResult, to: output.target.call)
+    }
+
+    /// The same, to an output's push closure loaded once by a caller emitting many results
+    /// (a closure loaded from the output is retained and released around every call).
+    @inline(__always)
+    func emitWindowResult<K, A: AggregateFunction, R>(
+        _ key: K, _ window: TimeWindow, _ accumulator: A.Accumulator, aggregate: A,
+        makeResult: (K, TimeWindow, A.Output) throws -> R, to push: (R, Timestamp) throws -> Void
+    ) throws {
         let result: R
         do { result = try makeResult(key, window, aggregate.result(accumulator)) } catch {
             throw wrap(error, context: "key \(key), window \(window)")
         }
-        try output.emit(result, timestamp: window.maxTimestamp)
+        try push(result, window.maxTimestamp)
     }
 
     func emitLate<T>(_ value: T, timestamp: Timestamp, tag: OutputTag<T>?) throws {

@@ -111,6 +111,10 @@ extension LatencyStats {
 
 func runVigil(_ events: [LatencyEvent], parallelism: Int) throws -> (seconds: Double, totals: ResultTotals, metrics: JobMetrics) {
     let env = StreamEnvironment(name: "runtime-benchmark", parallelism: parallelism)
+    // Experiments: VIGIL_EXCHANGE="BATCH,CHANNEL" sets the exchange's batch size and channel capacity.
+    if let spec = ProcessInfo.processInfo.environment["VIGIL_EXCHANGE"]?.split(separator: ",").compactMap({ Int($0) }), spec.count == 2 {
+        env.exchange = ExchangeConfig(batchSize: spec[0], channelCapacity: spec[1])
+    }
     let totals = ResultTotals()
     env.fromCollection(events, name: "events",
                        watermarks: .boundedOutOfOrderness(.milliseconds(disorder)) { $0.timestamp })
@@ -152,6 +156,15 @@ func runtimeBenchmark(quick: Bool) throws -> Figures {
     let keys = 10_000
     print("runtime benchmark: \(count) events, \(keys) keys, 10 s tumbling windows, 1 s disorder, median of \(repetitions)")
     let events = makeLatencyEvents(count: count, keys: keys)
+    // A profiling aid: VIGIL_RUNTIME_PROFILE=P runs only Vigil at parallelism P, so that a
+    // profiler's samples are of that run alone.
+    if let p = ProcessInfo.processInfo.environment["VIGIL_RUNTIME_PROFILE"].flatMap(Int.init) {
+        for _ in 0..<repetitions {
+            let (seconds, _, _) = try runVigil(events, parallelism: p)
+            print("parallelism \(p): " + formatRate(Double(count) / seconds))
+        }
+        return Figures()
+    }
     let halves = [events.filter { $0.service % 2 == 0 }, events.filter { $0.service % 2 == 1 }]
     let rssAfterGeneration = currentRSSMegabytes()
 
