@@ -30,6 +30,15 @@ func loghubBenchmark(quick: Bool) throws -> Figures {
         try dataset.writeForDrain3(to: workDir)
     }
 
+    // A profiling aid: VIGIL_LOGHUB_PROFILE=N times Vigil alone, N passes over every dataset.
+    if let passes = ProcessInfo.processInfo.environment["VIGIL_LOGHUB_PROFILE"].flatMap(Int.init) {
+        var seconds = 0.0, lines = 0
+        for _ in 0..<passes {
+            for d in datasets { seconds += try d.timeVigil(includingHeader: false); lines += d.contents.count }
+        }
+        print(String(format: "Vigil alone: %.0f lines/s", Double(lines) / seconds))
+        return Figures()
+    }
     // Vigil: accuracy from one pass; throughput as the median of `repeats` timed passes.
     var vigilRows: [(String, ParsingScores, Double)] = []
     var vigilSeconds = 0.0, endToEndSeconds = 0.0, totalLines = 0
