@@ -23,35 +23,14 @@ where A.Input == T {
     private let settings: WindowSettings<T>
     private let size: Int64, slide: Int64, offset: Int64
     private let allowedLateness: Int64
-    /// The open windows, behind a raw pointer: the per-record update then mutates memory the
-    /// operator owns without a formal access to one of its stored properties, which made
-    /// Swift retain and release the operator around every record (a third of the window's
-    /// time in the runtime benchmark).
-    struct OpenWindows {
-        /// Ordered by end.
-        var buckets: [Bucket] = []
-        /// The bucket the previous record went to: most records go to the same one, and these
-        /// scalars answer that without touching the bucket array.
-        var recentEnd: Timestamp = .min
-        var recentIndex = 0
-        var lastBucketSize = 0
-    }
-    private let open: UnsafeMutablePointer<OpenWindows>
+    /// The bucket the previous record went to: most records go to the same one, and these
+    /// scalars answer that without touching (and reference-counting) the bucket array.
+    private var recentEnd: Timestamp = .min
+    private var recentIndex = 0
     private let isEventTime: Bool
     /// Open windows, ordered by end.
-    private(set) var buckets: [Bucket] {
-        get { open.pointee.buckets }
-        _modify { yield &open.pointee.buckets }
-        set { open.pointee.buckets = newValue }
-    }
-    private var recentEnd: Timestamp {
-        get { open.pointee.recentEnd }
-        set { open.pointee.recentEnd = newValue }
-    }
-    private var lastBucketSize: Int {
-        get { open.pointee.lastBucketSize }
-        set { open.pointee.lastBucketSize = newValue }
-    }
+    private(set) var buckets: [Bucket] = []
+    private var lastBucketSize = 0
     /// `fire(_:)` as a closure made in `init` (specialised; see `SourceOperator.readBatch`):
     /// the overrides below are called through the class's vtable, i.e. unspecialised.
     private var fireBucket: ((Int) throws -> Void)!
@@ -69,16 +48,9 @@ where A.Input == T {
         }
         isEventTime = settings.spec.domain == .eventTime
         allowedLateness = settings.allowedLateness
-        open = .allocate(capacity: 1)
-        open.initialize(to: OpenWindows())
         super.init(info: info, inputs: 1, runtime: runtime)
         outputs = [output]
         fireBucket = { [unowned(unsafe) self] i in try self.fire(i) }
-    }
-
-    deinit {
-        open.deinitialize(count: 1)
-        open.deallocate()
     }
 
     @inline(__always)
@@ -88,7 +60,6 @@ where A.Input == T {
         // A local copy: the dictionary's `default:` autoclosure would otherwise capture
         // `self`, retaining and releasing it for every record.
         let aggregate = self.aggregate
-        let open = self.open
         var assigned = false
         var start = windowStart(time, slide: slide, offset: offset)
         while start > time - size {
@@ -97,10 +68,10 @@ where A.Input == T {
             if isEventTime && isWindowLate(window, lateness: allowedLateness) { continue }
             assigned = true
             let b = bucketIndex(for: window)
-            aggregate.add(value, to: &open.pointee.buckets[b].accumulators[key, default: aggregate.makeAccumulator()])
+            aggregate.add(value, to: &buckets[b].accumulators[key, default: aggregate.makeAccumulator()])
             // Allowed lateness: a record for a window that already fired fires it again.
             if isEventTime && window.maxTimestamp <= currentWatermark {
-                try emit(key, window, open.pointee.buckets[b].accumulators[key]!)
+                try emit(key, window, buckets[b].accumulators[key]!)
             }
         }
         if !assigned { try emitLate(value, timestamp: ts, tag: settings.lateTag) }
@@ -110,10 +81,10 @@ where A.Input == T {
     /// windows, so the search runs from the end and usually stops at once.
     @inline(__always)
     private func bucketIndex(for window: TimeWindow) -> Int {
-        if window.end == open.pointee.recentEnd { return open.pointee.recentIndex }
+        if window.end == recentEnd { return recentIndex }
         let i = findOrInsertBucket(for: window)
-        open.pointee.recentEnd = window.end
-        open.pointee.recentIndex = i
+        recentEnd = window.end
+        recentIndex = i
         return i
     }
 
