@@ -16,7 +16,8 @@ final class KafkaConsumerDefaultsTests: XCTestCase {
         XCTAssertEqual(fetchMax(["message.max.bytes": "10000000"]), "10000000")
         XCTAssertEqual(fetchMax(["fetch.max.bytes": "52428800"]), "52428800")
         // librdkafka checks fetch.max.bytes against message.max.bytes when a client is made.
-        for user: KafkaProperties in [[:], ["queued.max.messages.kbytes": "1024"], ["message.max.bytes": "10000000"]] {
+        for user: KafkaProperties in [[:], ["queued.max.messages.kbytes": "1024"], ["message.max.bytes": "10000000"],
+                                      ["queued.max.messages.kbytes": "2097151"]] {
             let conf = try KafkaProperties.effectiveConsumerProperties(user).merging(["group.id": "g"]).makeConf()
             var errstr = [CChar](repeating: 0, count: 512)
             let rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, &errstr, errstr.count)
