@@ -26,6 +26,22 @@ final class KafkaConsumerDefaultsTests: XCTestCase {
         }
     }
 
+    /// The consumer every Kafka source and scale-out stage makes runs with these settings:
+    /// read back from librdkafka's own configuration of the client.
+    func testTheConsumerRunsWithTheDerivedFetchSize() throws {
+        func effective(_ key: String, _ consumer: KafkaConsumer) -> String? {
+            var value = [CChar](repeating: 0, count: 64)
+            var size = value.count
+            guard rd_kafka_conf_get(rd_kafka_conf(consumer.handle), key, &value, &size) == RD_KAFKA_CONF_OK else { return nil }
+            return String(decoding: value.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
+        let plain = try KafkaConsumer(properties: ["group.id": "defaults-test"])
+        XCTAssertEqual(effective("fetch.max.bytes", plain), "8388608")
+        XCTAssertEqual(effective("fetch.wait.max.ms", plain), "25")
+        let chosen = try KafkaConsumer(properties: ["group.id": "defaults-test", "fetch.max.bytes": "1048576"])
+        XCTAssertEqual(effective("fetch.max.bytes", chosen), "1048576")
+    }
+
     func testUserSettingsWinOverVigilsDefaults() {
         let p = KafkaProperties.effectiveConsumerProperties(["fetch.wait.max.ms": "500", "auto.offset.reset": "latest"])
         XCTAssertEqual(p["fetch.wait.max.ms"], "500")

@@ -29,4 +29,26 @@ final class KeyedRoutingTests: XCTestCase {
             XCTAssertEqual(received, keys.count, "max parallelism \(maxParallelism)")
         }
     }
+
+    /// The other partitionings write through the same batches: round-robin spreads records
+    /// evenly and in turn, broadcast gives every channel every record, forward keeps order.
+    func testRebalanceBroadcastAndForwardDeliverEveryRecord() throws {
+        func run(_ partitioning: Partitioning, channels: Int, records: Int) throws -> [[Int]] {
+            let inbox = TaskInbox(channels: channels, capacityPerChannel: .max)
+            let writer = RecordWriter<Int>(targets: (0..<channels).map { ChannelTarget(inbox: inbox, channel: $0) },
+                                           partitioning: partitioning, keyHashOf: nil, maxParallelism: 128,
+                                           batchSize: 4, metrics: TaskMetrics(taskName: "routing"))
+            for v in 0..<records { try writer.push.call(v, 0) }
+            try writer.flushAll()
+            var byChannel = Array(repeating: [Int](), count: channels)
+            while case .element(let element, let channel) = inbox.receive(deadlineNanos: 0) {
+                guard case .records(let payload, _) = element else { continue }
+                byChannel[channel] += (payload as! ContiguousArray<StreamRecord<Int>>).map(\.value)
+            }
+            return byChannel
+        }
+        XCTAssertEqual(try run(.rebalance, channels: 3, records: 10), [[0, 3, 6, 9], [1, 4, 7], [2, 5, 8]])
+        XCTAssertEqual(try run(.broadcast, channels: 2, records: 9), [Array(0..<9), Array(0..<9)])
+        XCTAssertEqual(try run(.forward, channels: 1, records: 9), [Array(0..<9)])
+    }
 }

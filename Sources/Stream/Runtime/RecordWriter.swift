@@ -34,7 +34,8 @@ final class RecordWriter<T: Sendable>: EventSink {
     /// For `.keyGroups`: the channel of each key group.
     private let channelOfKeyGroup: UnsafeMutablePointer<Int>
     private let metrics: TaskMetrics
-    private var roundRobin = 0
+    /// For `.rebalance`: the next channel.
+    private let roundRobin: UnsafeMutablePointer<Int>
     private(set) var push: Push<T>! = nil
 
     /// - Parameter keyHashOf: for `.keyGroups`, the stable hash of a record's key.
@@ -47,19 +48,27 @@ final class RecordWriter<T: Sendable>: EventSink {
         self.filled = .allocate(capacity: targets.count)
         self.filled.initialize(repeating: 0, count: targets.count)
         self.channelOfKeyGroup = .allocate(capacity: partitioning == .keyGroups ? maxParallelism : 0)
+        self.roundRobin = .allocate(capacity: 1)
+        self.roundRobin.initialize(to: 0)
         let n = targets.count
-        // The push closures capture the writer `unowned(unsafe)`: the task owns its writers for
-        // as long as anything can push into them, and a checked reference would cost an atomic
-        // retain/release per record.
+        // The push closures touch only raw memory per record (`BatchSlots`) and reach the
+        // writer, captured `unowned(unsafe)`, only for a full batch: calling a method on
+        // `self` per record retained and released the writer each time (~10 ns, a third of a
+        // keyed source's time in the runtime benchmark). The task owns its writers for as
+        // long as anything can push into them.
+        let batch = BatchSlots(slots: slots, filled: filled, batchSize: batchSize)
         switch partitioning {
         case .forward:
             precondition(n == 1, "a forward edge has exactly one target channel")
-            push = Push { [unowned(unsafe) self] v, ts in try self.append(v, ts, to: 0) }
-        case .rebalance:
             push = Push { [unowned(unsafe) self] v, ts in
-                let t = self.roundRobin
-                self.roundRobin = t + 1 == n ? 0 : t + 1
-                try self.append(v, ts, to: t)
+                if batch.append(v, ts, to: 0) { try self.flush(0, urgent: false) }
+            }
+        case .rebalance:
+            let next = roundRobin
+            push = Push { [unowned(unsafe) self] v, ts in
+                let t = next.pointee
+                next.pointee = t + 1 == n ? 0 : t + 1
+                if batch.append(v, ts, to: t) { try self.flush(t, urgent: false) }
             }
         case .keyGroups:
             guard let keyHashOf else { preconditionFailure("keyGroups partitioning without a key selector") }
@@ -67,24 +76,20 @@ final class RecordWriter<T: Sendable>: EventSink {
             for g in 0..<maxParallelism {
                 channelOfKeyGroup[g] = KeyGroups.subtask(forKeyGroup: g, maxParallelism: maxParallelism, parallelism: n)
             }
-            // The per-record path touches only raw memory: calling a method on `self` here
-            // retains and releases the writer for every record (~10 ns, a third of a keyed
-            // source's time in the runtime benchmark). Only a full batch goes through `self`.
             let groups = UInt64(maxParallelism)
             // x % 2^k == x & (2^k - 1), without the division; 0 when not a power of two.
             let groupMask: UInt64 = maxParallelism.nonzeroBitCount == 1 ? groups - 1 : 0
-            let slots = self.slots, filled = self.filled, table = self.channelOfKeyGroup
+            let table = channelOfKeyGroup
             push = Push { [unowned(unsafe) self] v, ts in
                 let hash = KeyGroups.murmurMix(keyHashOf(v))
-                let target = table[Int(truncatingIfNeeded: groupMask != 0 ? hash & groupMask : hash % groups)]
-                let count = filled[target]
-                (slots + (target &* batchSize &+ count)).initialize(to: StreamRecord(v, timestamp: ts))
-                filled[target] = count &+ 1
-                if count &+ 1 == batchSize { try self.flush(target, urgent: false) }
+                let t = table[Int(truncatingIfNeeded: groupMask != 0 ? hash & groupMask : hash % groups)]
+                if batch.append(v, ts, to: t) { try self.flush(t, urgent: false) }
             }
         case .broadcast:
             push = Push { [unowned(unsafe) self] v, ts in
-                for t in 0..<n { try self.append(v, ts, to: t) }
+                for t in 0..<n {
+                    if batch.append(v, ts, to: t) { try self.flush(t, urgent: false) }
+                }
             }
         }
     }
@@ -94,14 +99,7 @@ final class RecordWriter<T: Sendable>: EventSink {
         slots.deallocate()
         filled.deallocate()
         channelOfKeyGroup.deallocate()
-    }
-
-    @inline(__always)
-    private func append(_ value: T, _ ts: Timestamp, to target: Int) throws {
-        let count = filled[target]
-        (slots + target * batchSize + count).initialize(to: StreamRecord(value, timestamp: ts))
-        filled[target] = count + 1
-        if count + 1 == batchSize { try flush(target, urgent: false) }
+        roundRobin.deallocate()
     }
 
     private func flush(_ target: Int, urgent: Bool) throws {
@@ -158,3 +156,20 @@ protocol Flushable: AnyObject {
     func closeChannels() throws
 }
 extension RecordWriter: Flushable {}
+
+/// A record writer's per-channel batches being filled, as raw pointers the push closures
+/// capture by value: appending is a store and an increment, with no reference counted.
+struct BatchSlots<T> {
+    let slots: UnsafeMutablePointer<StreamRecord<T>>
+    let filled: UnsafeMutablePointer<Int>
+    let batchSize: Int
+
+    /// Appends to `target`'s batch; true when that batch is now full (flush it).
+    @inline(__always)
+    func append(_ value: T, _ ts: Timestamp, to target: Int) -> Bool {
+        let count = filled[target]
+        (slots + (target &* batchSize &+ count)).initialize(to: StreamRecord(value, timestamp: ts))
+        filled[target] = count &+ 1
+        return count &+ 1 == batchSize
+    }
+}
