@@ -22,6 +22,12 @@ enum ByteClass {
     @inline(__always) static func isDigit(_ c: UInt8) -> Bool { c &- 0x30 < 10 }
     @inline(__always) static func isLetter(_ c: UInt8) -> Bool { (c | 0x20) &- 0x61 < 26 }
     @inline(__always) static func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0D || c == 0x0A }
+
+    /// Space, tab, CR and LF as a set of bytes below 64.
+    static let spaceBits: UInt64 = 1 << 0x20 | 1 << 0x09 | 1 << 0x0D | 1 << 0x0A
+    /// Digits, `/` and `<`: a token without any of them is a word no parameter rule applies
+    /// to (every rule needs a digit, a slash or a `<*>`).
+    static let parameterHintBits: UInt64 = 0x03ff_0000_0000_0000 | 1 << 0x2F | 1 << 0x3C
 }
 
 /// The parameter placeholder, as Loghub writes it.

@@ -7,12 +7,21 @@
 ///   or a number with a short unit (`41C`, `16ms`); a sign before a number belongs to it;
 /// - a date such as `Fri Jun 17 07:07:00 2005` is one parameter;
 /// - the user's masks (regexes) mark more parameters: a piece they touch is one, and a run of
-///   parameters they produce (`16.0 B`) is one.
-/// Tokens come out normalised (`TemplateNormalizer`) into one flat byte buffer.
+///   parameters they produce (`16.0 B`) is one. Masks that cannot match across whitespace run
+///   on the tokens that could hold a match (`TokenMask`), the others on the whole message.
+/// Tokens come out normalised (`TemplateNormalizer`) in one flat byte buffer: it starts with a
+/// copy of the message, which words (most tokens, unchanged by normalising) point into, and
+/// the normalised tokens that differ from their text follow it. One copy per message instead
+/// of one per token.
 final class LogTokenizer {
+    /// Keeps the regexes alive: the tokenizer matches through their `matcher`s.
     let masks: [PCRERegex]
+    /// The masks run on whole messages, and those run token by token.
+    private let messageMasks: [PCRERegex.Matcher]
+    private let tokenMasks: [TokenMask]
 
-    /// One token of the last message: its normalised bytes are `bytes[start..<end]`, the raw
+    /// One token of the last message: its normalised bytes are `bytes[start..<end]` (within the
+    /// message's copy at the start of `bytes` when normalising left it as it was), the raw
     /// text it came from `message[rawStart..<rawEnd]`.
     struct Token: BitwiseCopyable {
         var start: Int32
@@ -26,14 +35,22 @@ final class LogTokenizer {
     private(set) var bytes = ScratchBuffer<UInt8>(capacity: 4096)
     private(set) var tokens = ScratchBuffer<Token>(capacity: 256)
     private var raw = ScratchBuffer<Range<Int>>(capacity: 256)
+    /// Per raw token: the bytes it holds (noted while splitting).
+    private var rawBytes = ScratchBuffer<ByteSet>(capacity: 256)
     private var maskRanges: [Range<Int>] = []
     private var pieces = ScratchBuffer<UInt8>(capacity: 1024)
     private var scratch = ScratchBuffer<UInt8>(capacity: 4096)
 
-    init(masks: [PCRERegex]) { self.masks = masks }
+    /// `byToken: false` runs every mask on whole messages (to check that both find the same).
+    init(masks: [PCRERegex], byToken: Bool = true) {
+        self.masks = masks
+        let local = masks.filter { byToken && TokenMask.isTokenLocal($0.pattern) }
+        tokenMasks = local.map(TokenMask.init)
+        messageMasks = masks.filter { m in !local.contains { $0 === m } }.map(\.matcher)
+    }
 
     deinit {
-        bytes.deallocate(); tokens.deallocate(); raw.deallocate(); pieces.deallocate(); scratch.deallocate()
+        bytes.deallocate(); tokens.deallocate(); raw.deallocate(); rawBytes.deallocate(); pieces.deallocate(); scratch.deallocate()
     }
 
     var count: Int { tokens.count }
@@ -53,17 +70,13 @@ final class LogTokenizer {
 
     func tokenize(_ message: UnsafeBufferPointer<UInt8>) {
         bytes.count = 0
+        bytes.append(message)
         tokens.count = 0
-        if !masks.isEmpty {
-            maskRanges.removeAll(keepingCapacity: true)
-            for mask in masks {
-                mask.forEachMatch(in: message) { if !$0.isEmpty { maskRanges.append($0) } }
-            }
-        }
         splitAtWhitespace(message)
+        if !masks.isEmpty { findMaskRanges(message) }
         var k = 0
         while k < raw.count {
-            if let dateEnd = DateRecognizer.end(of: message, tokens: raw.buffer, from: k) {
+            if DateRecognizer.mayStart(message, raw[k]), let dateEnd = DateRecognizer.end(of: message, tokens: raw.buffer, from: k) {
                 let start = Int32(bytes.count)
                 TemplateNormalizer.appendWildcard(&bytes)
                 tokens.append(Token(start: start, end: Int32(bytes.count), rawStart: Int32(raw[k].lowerBound),
@@ -71,20 +84,63 @@ final class LogTokenizer {
                 k = dateEnd
                 continue
             }
-            appendToken(message, raw[k])
+            appendToken(message, raw[k], mayHoldParameter: rawBytes[k].low & ByteClass.parameterHintBits != 0)
             k += 1
         }
     }
 
+    /// Splits at whitespace and notes the bytes each token holds, in one pass: whether any
+    /// parameter rule could apply (a digit, `/` or `<`) and which token masks could match.
     private func splitAtWhitespace(_ s: UnsafeBufferPointer<UInt8>) {
         raw.count = 0
+        rawBytes.count = 0
+        let n = s.count
         var i = 0
-        while i < s.count {
-            while i < s.count && ByteClass.isSpace(s[i]) { i += 1 }
+        while i < n {
+            while i < n && ByteClass.isSpace(s[i]) { i += 1 }
             let start = i
-            while i < s.count && !ByteClass.isSpace(s[i]) { i += 1 }
-            if i > start { raw.append(start..<i) }
+            var held = ByteSet()
+            while i < n {
+                let c = s[i]
+                if c < 64 {
+                    let bit = UInt64(1) << UInt64(c)
+                    if bit & ByteClass.spaceBits != 0 { break }
+                    held.low |= bit
+                } else if c < 128 {
+                    held.high |= UInt64(1) << UInt64(c &- 64)
+                } else {
+                    held.nonASCII = true
+                }
+                i += 1
+            }
+            if i > start {
+                raw.append(start..<i)
+                rawBytes.append(held)
+            }
         }
+    }
+
+    /// The ranges of the last message the masks match (non-empty ones).
+    private func findMaskRanges(_ message: UnsafeBufferPointer<UInt8>) {
+        maskRanges.removeAll(keepingCapacity: true)
+        for mask in messageMasks {
+            mask.forEachMatch(in: message) { if !$0.isEmpty { maskRanges.append($0) } }
+        }
+        guard !tokenMasks.isEmpty else { return }
+        for k in 0..<raw.count {
+            let r = raw[k], held = rawBytes[k]
+            for mask in tokenMasks where mask.mayMatch(length: r.count, holding: held) {
+                mask.matcher.forEachMatch(in: UnsafeBufferPointer(rebasing: message[r])) {
+                    if !$0.isEmpty { maskRanges.append(($0.lowerBound + r.lowerBound)..<($0.upperBound + r.lowerBound)) }
+                }
+            }
+        }
+    }
+
+    /// The ranges the masks match in `message`, in order (for tests).
+    func maskRanges(in message: UnsafeBufferPointer<UInt8>) -> [Range<Int>] {
+        tokenize(message)
+        return maskRanges.sorted { ($0.lowerBound, $0.upperBound) < ($1.lowerBound, $1.upperBound) }
     }
 
     private func touchesMask(_ r: Range<Int>) -> Bool {
@@ -92,16 +148,16 @@ final class LogTokenizer {
         return false
     }
 
-    private func appendToken(_ message: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) {
+    private func appendToken(_ message: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, mayHoldParameter: Bool) {
         let token = UnsafeBufferPointer(rebasing: message[range])
         let masked = !masks.isEmpty && touchesMask(range)
-        let start = Int32(bytes.count)
-        // Most tokens are words: with no digit, no slash and no mask on them, no rule applies.
-        if !masked && !Self.mayHoldParameter(token) {
-            bytes.append(token)
-            tokens.append(Token(start: start, end: Int32(bytes.count), rawStart: Int32(range.lowerBound), rawEnd: Int32(range.upperBound), fromMask: false))
+        // Most tokens are words: with no digit, no slash and no mask on them, no rule applies,
+        // and the token is its text in the message's copy.
+        if !masked && !mayHoldParameter {
+            tokens.append(Token(start: Int32(range.lowerBound), end: Int32(range.upperBound), rawStart: Int32(range.lowerBound), rawEnd: Int32(range.upperBound), fromMask: false))
             return
         }
+        let start = Int32(bytes.count)
         pieces.count = 0
         if Recognizers.isNumber(token) {
             TemplateNormalizer.appendWildcard(&pieces)
@@ -115,6 +171,7 @@ final class LogTokenizer {
         TemplateNormalizer.normalize(pieces.buffer, into: &bytes, scratch: &scratch)
         let normalized = bytes.slice(Int(start)..<bytes.count)
         // A run of parameters the masks made is one parameter: `<*>` then `<*>,` is `<*>,`.
+        // (A `<*>` token was written by normalising, so it ends where this one starts.)
         var rawStart = range.lowerBound
         if let previous = tokens.last, previous.end - previous.start == 3, bytes.buffer.hasWildcard(at: Int(previous.start)),
            masked || previous.fromMask, normalized.hasWildcard(at: 0), Self.onlyWildcardsAndDelimiters(normalized) {
@@ -128,13 +185,6 @@ final class LogTokenizer {
             return
         }
         tokens.append(Token(start: start, end: Int32(bytes.count), rawStart: Int32(rawStart), rawEnd: Int32(range.upperBound), fromMask: masked))
-    }
-
-    /// Whether any parameter rule could apply: every one needs a digit, a slash or `<*>`.
-    @inline(__always)
-    private static func mayHoldParameter(_ token: UnsafeBufferPointer<UInt8>) -> Bool {
-        for c in token where ByteClass.isDigit(c) || c == UInt8(ascii: "/") || c == UInt8(ascii: "<") { return true }
-        return false
     }
 
     private static func onlyWildcardsAndDelimiters(_ p: UnsafeBufferPointer<UInt8>) -> Bool {

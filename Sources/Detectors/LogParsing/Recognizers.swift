@@ -147,11 +147,14 @@ enum DateRecognizer {
         name.utf8.reduce(0) { $0 << 8 | UInt32($1) }
     }
 
+    /// The cheap test before `end`: a date starts with a three-letter word beginning upper-case.
+    @inline(__always) static func mayStart(_ s: UnsafeBufferPointer<UInt8>, _ first: Range<Int>) -> Bool {
+        first.count == 3 && s[first.lowerBound] &- 0x41 < 26
+    }
+
     /// The index after the date's last token when a date starts at token `k`, else nil.
     static func end(of s: UnsafeBufferPointer<UInt8>, tokens: UnsafeBufferPointer<Range<Int>>, from k: Int) -> Int? {
-        // Cheap reject: a date starts with a 3-letter word beginning upper-case.
-        let first = tokens[k]
-        guard first.count == 3, s[first.lowerBound] &- 0x41 < 26 else { return nil }
+        guard mayStart(s, tokens[k]) else { return nil }
         func name(_ r: Range<Int>) -> UInt32? {
             r.count == 3 ? UInt32(s[r.lowerBound]) << 16 | UInt32(s[r.lowerBound + 1]) << 8 | UInt32(s[r.lowerBound + 2]) : nil
         }

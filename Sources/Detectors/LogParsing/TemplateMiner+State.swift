@@ -5,7 +5,8 @@ import Stream
 /// the first), so that a restored store continues exactly where this one stood: same ids,
 /// same eviction order, same matches.
 extension TemplateStore: StateCodable {
-    private static let formatVersion: UInt8 = 1
+    // 2: leaf keys from `TokenTable.hash` reading eight bytes at a time.
+    private static let formatVersion: UInt8 = 2
 
     public func encode(to w: inout StateWriter) {
         w.write(Self.formatVersion)

@@ -22,12 +22,43 @@ struct TokenTable: Sendable, Equatable {
 
     var count: Int { hashes.count }
 
+    /// A 64-bit hash that reads eight bytes at a time (most tokens take one or two loads):
+    /// byte-at-a-time FNV was a multiply per byte on every token of every message. Only
+    /// equality matters (ids are compared after a byte comparison), but leaf keys are saved in
+    /// checkpoints, so changing this function changes `TemplateStore`'s format version.
+    @inline(__always)
     static func hash(_ s: UnsafeBufferPointer<UInt8>) -> UInt64 {
-        var h: UInt64 = 0xcbf29ce484222325  // FNV-1a, then a final mix
-        for b in s { h = (h ^ UInt64(b)) &* 0x100000001b3 }
-        h ^= h >> 29
-        h = h &* 0xbf58476d1ce4e5b9
+        let n = s.count
+        guard let p = s.baseAddress.map(UnsafeRawPointer.init) else { return mix(0x9E37_79B9_7F4A_7C15) }
+        var h = UInt64(truncatingIfNeeded: n) &* 0x9E37_79B9_7F4A_7C15
+        var i = 0
+        while i + 8 <= n {
+            h = mix(h ^ p.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            i += 8
+        }
+        let rest = n - i
+        if rest > 0 {
+            // The last 1–7 bytes, little-endian, without reading past the end: from an
+            // overlapping load when the token is long enough, else byte by byte.
+            var tail: UInt64 = 0
+            if n >= 8 {
+                tail = p.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self) >> UInt64(8 * (8 - rest))
+            } else if rest >= 4 {
+                let lo = UInt64(p.loadUnaligned(fromByteOffset: i, as: UInt32.self))
+                let hi = UInt64(p.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self))
+                tail = lo | hi << UInt64(8 * (rest - 4))
+            } else {
+                for k in 0..<rest { tail |= UInt64(p.load(fromByteOffset: i + k, as: UInt8.self)) << UInt64(8 * k) }
+            }
+            h = mix(h ^ tail ^ 0xFF51_AFD7_ED55_8CCD)
+        }
         return h ^ (h >> 32)
+    }
+
+    /// One multiply-and-fold round (the 128-bit product's halves, as wyhash does).
+    @inline(__always) private static func mix(_ x: UInt64) -> UInt64 {
+        let (high, low) = x.multipliedFullWidth(by: 0xBF58_476D_1CE4_E5B9)
+        return high ^ low
     }
 
     static func flags(of s: UnsafeBufferPointer<UInt8>) -> Flags {
@@ -65,8 +96,28 @@ struct TokenTable: Sendable, Equatable {
         let lo = offsets[Int(id)], hi = offsets[Int(id) + 1]
         guard hi - lo == s.count else { return false }
         return arena.withUnsafeBufferPointer { a in
-            s.count == 0 || memcmp(a.baseAddress! + lo, s.baseAddress!, s.count) == 0
+            s.count == 0 || Self.bytesEqual(UnsafeRawPointer(a.baseAddress! + lo), UnsafeRawPointer(s.baseAddress!), s.count)
         }
+    }
+
+    /// `memcmp(a, b, n) == 0` for the short strings tokens are, inline: a call to `memcmp`
+    /// cost more than comparing one or two words. Never reads outside the `n` bytes.
+    @inline(__always)
+    static func bytesEqual(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> Bool {
+        if n >= 8 {
+            var i = 0
+            while i + 8 <= n {
+                if a.loadUnaligned(fromByteOffset: i, as: UInt64.self) != b.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
+                i += 8
+            }
+            return i == n || a.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self) == b.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+        }
+        if n >= 4 {
+            return a.loadUnaligned(as: UInt32.self) == b.loadUnaligned(as: UInt32.self)
+                && a.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self) == b.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)
+        }
+        for k in 0..<n where a.load(fromByteOffset: k, as: UInt8.self) != b.load(fromByteOffset: k, as: UInt8.self) { return false }
+        return true
     }
 
     mutating func intern(_ s: UnsafeBufferPointer<UInt8>, hash h: UInt64) -> Int32 {
