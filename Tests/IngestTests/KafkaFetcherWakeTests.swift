@@ -44,4 +44,40 @@ final class KafkaFetcherWakeTests: XCTestCase {
         XCTAssertGreaterThan(consumer.fetcherWakes, 0, "the consumer drained full queues: it should have woken the fetcher")
         consumer.close()
     }
+
+    /// The wake-up waits for the broker's answer; on a slow broker that took the source thread
+    /// a second (the request's timeout) each time. It now waits on a thread of its own.
+    func testWakingTheFetcherDoesNotHoldUpThePollingThreadWhenTheBrokerIsSlow() throws {
+        let cluster = try MockKafkaCluster(brokers: 1)
+        try cluster.createTopic("slow", partitions: 2)
+        let producer = try KafkaProducer(properties: KafkaProperties(brokers: cluster.bootstrapServers).merging(["linger.ms": "5"]))
+        for i in 0..<64 {
+            try producer.produce(topic: "slow", partition: Int32(i % 2), key: nil, value: [UInt8](repeating: 1, count: 64 * 1024))
+        }
+        try producer.flush()
+
+        var props = KafkaProperties(brokers: cluster.bootstrapServers)
+        props["group.id"] = "slow"
+        props["queued.max.messages.kbytes"] = "512"
+        let consumer = try KafkaConsumer(properties: props)
+        try consumer.subscribe(["slow"])
+        var received = 0
+        var slowest = 0.0
+        let deadline = Date().addingTimeInterval(60)
+        while consumer.fetcherWakes < 2 && Date() < deadline {
+            let started = Date()
+            let wakesBefore = consumer.fetcherWakes
+            let m = try consumer.poll(timeoutMs: 0)
+            if consumer.fetcherWakes > wakesBefore { slowest = max(slowest, Date().timeIntervalSince(started)) }
+            guard let m else { usleep(1000); continue }
+            rd_kafka_message_destroy(m)
+            received += 1
+            // Once the first messages are in, every answer takes 1.5 s.
+            if received == 1 { cluster.setRoundTripTime(broker: 1, milliseconds: 1_500) }
+        }
+        XCTAssertGreaterThanOrEqual(consumer.fetcherWakes, 2, "the consumer drained full queues: it should have woken the fetcher")
+        XCTAssertLessThan(slowest, 0.5, "a poll that woke the fetchers waited \(slowest) s for the broker")
+        cluster.setRoundTripTime(broker: 1, milliseconds: 0)
+        consumer.close()
+    }
 }

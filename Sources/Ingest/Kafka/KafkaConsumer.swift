@@ -49,6 +49,7 @@ final class KafkaConsumer: @unchecked Sendable {
         }
         handle = rk
         self.logger = logger
+        waker = FetcherWaker(handle: rk, logger: logger)
         rd_kafka_poll_set_consumer(rk)
     }
 
@@ -97,6 +98,7 @@ final class KafkaConsumer: @unchecked Sendable {
     private let fetcherWakeBytes: Int
     /// How often `wakeFetchers` ran (for tests and the benchmark).
     private(set) var fetcherWakes = 0
+    private let waker: FetcherWaker
 
     /// librdkafka 2.0 stops fetching while the consumer's queue holds more than
     /// `queued.max.messages.kbytes`, and its broker threads decide again only when something
@@ -104,15 +106,13 @@ final class KafkaConsumer: @unchecked Sendable {
     /// drained a full queue would wait out that timer (0.9 s measured), so it sends a request:
     /// a ListOffsets for the assigned partitions reaches every broker that leads one of them,
     /// and each then resumes fetching before the answer comes back. librdkafka 2.1 has
-    /// `fetch.queue.backoff.ms` for this.
+    /// `fetch.queue.backoff.ms` for this. The request goes from `FetcherWaker`'s thread: this
+    /// one does not wait for the answer.
     private func wakeFetchers() {
         let partitions = Array(assignment)
         guard !partitions.isEmpty else { return }
         fetcherWakes += 1
-        let list = UnsafeMutablePointer<rd_kafka_topic_partition_list_t>.make(partitions.map { ($0, KafkaOffset.end) })
-        defer { rd_kafka_topic_partition_list_destroy(list) }
-        let err = rd_kafka_offsets_for_times(handle, list, 1_000)
-        if err != RD_KAFKA_RESP_ERR_NO_ERROR { logger.debug("waking the fetchers: \(KafkaError("ListOffsets", err: err))") }
+        waker.wake(partitions)
     }
 
     /// Up to `limit` messages, waiting at most `timeoutMs` for the first. `body` gets each
@@ -211,6 +211,7 @@ final class KafkaConsumer: @unchecked Sendable {
     func close() {
         guard !closed else { return }
         closed = true
+        waker.stop()
         rd_kafka_consumer_close(handle)
     }
 }
