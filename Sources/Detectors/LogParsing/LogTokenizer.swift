@@ -37,7 +37,7 @@ final class LogTokenizer {
     private var raw = ScratchBuffer<Range<Int>>(capacity: 256)
     /// Per raw token: the bytes it holds (noted while splitting).
     private var rawBytes = ScratchBuffer<ByteSet>(capacity: 256)
-    private var maskRanges: [Range<Int>] = []
+    private var maskRanges = ScratchBuffer<Range<Int>>(capacity: 64)
     private var pieces = ScratchBuffer<UInt8>(capacity: 1024)
     private var scratch = ScratchBuffer<UInt8>(capacity: 4096)
 
@@ -50,7 +50,7 @@ final class LogTokenizer {
     }
 
     deinit {
-        bytes.deallocate(); tokens.deallocate(); raw.deallocate(); rawBytes.deallocate(); pieces.deallocate(); scratch.deallocate()
+        bytes.deallocate(); tokens.deallocate(); raw.deallocate(); rawBytes.deallocate(); maskRanges.deallocate(); pieces.deallocate(); scratch.deallocate()
     }
 
     var count: Int { tokens.count }
@@ -122,16 +122,19 @@ final class LogTokenizer {
 
     /// The ranges of the last message the masks match (non-empty ones).
     private func findMaskRanges(_ message: UnsafeBufferPointer<UInt8>) {
-        maskRanges.removeAll(keepingCapacity: true)
+        maskRanges.count = 0
         for mask in messageMasks {
             mask.forEachMatch(in: message) { if !$0.isEmpty { maskRanges.append($0) } }
         }
-        guard !tokenMasks.isEmpty else { return }
-        for k in 0..<raw.count {
-            let r = raw[k], held = rawBytes[k]
-            for mask in tokenMasks where mask.mayMatch(length: r.count, holding: held) {
-                mask.matcher.forEachMatch(in: UnsafeBufferPointer(rebasing: message[r])) {
-                    if !$0.isEmpty { maskRanges.append(($0.lowerBound + r.lowerBound)..<($0.upperBound + r.lowerBound)) }
+        // Locals, so that the loop does not reload the tokenizer's fields around every call.
+        let tokens = raw.buffer, held = rawBytes.buffer
+        tokenMasks.withUnsafeBufferPointer { masks in
+            for mask in masks {
+                for k in 0..<tokens.count where mask.mayMatch(length: tokens[k].count, holding: held[k]) {
+                    let r = tokens[k]
+                    mask.matcher.forEachMatch(in: UnsafeBufferPointer(rebasing: message[r])) {
+                        if !$0.isEmpty { maskRanges.append(($0.lowerBound + r.lowerBound)..<($0.upperBound + r.lowerBound)) }
+                    }
                 }
             }
         }
@@ -140,11 +143,11 @@ final class LogTokenizer {
     /// The ranges the masks match in `message`, in order (for tests).
     func maskRanges(in message: UnsafeBufferPointer<UInt8>) -> [Range<Int>] {
         tokenize(message)
-        return maskRanges.sorted { ($0.lowerBound, $0.upperBound) < ($1.lowerBound, $1.upperBound) }
+        return maskRanges.buffer.sorted { ($0.lowerBound, $0.upperBound) < ($1.lowerBound, $1.upperBound) }
     }
 
     private func touchesMask(_ r: Range<Int>) -> Bool {
-        for m in maskRanges where m.overlaps(r) { return true }
+        for m in maskRanges.buffer where m.overlaps(r) { return true }
         return false
     }
 
@@ -158,17 +161,20 @@ final class LogTokenizer {
             return
         }
         let start = Int32(bytes.count)
-        pieces.count = 0
+        // A whole parameter, bare or wrapped (`(<*>):`), is already normal: wrappers are path
+        // and piece delimiters and one `<*>` has nothing to merge with. Only marked pieces
+        // need the normaliser's passes.
         if Recognizers.isNumber(token) {
-            TemplateNormalizer.appendWildcard(&pieces)
+            TemplateNormalizer.appendWildcard(&bytes)
         } else if let core = Recognizers.core(of: token), Recognizers.isWholeParameter(UnsafeBufferPointer(rebasing: token[core])) {
-            pieces.append(UnsafeBufferPointer(rebasing: token[..<core.lowerBound]))
-            TemplateNormalizer.appendWildcard(&pieces)
-            pieces.append(UnsafeBufferPointer(rebasing: token[core.upperBound...]))
+            bytes.append(UnsafeBufferPointer(rebasing: token[..<core.lowerBound]))
+            TemplateNormalizer.appendWildcard(&bytes)
+            bytes.append(UnsafeBufferPointer(rebasing: token[core.upperBound...]))
         } else {
+            pieces.count = 0
             markPieces(token, offset: range.lowerBound)
+            TemplateNormalizer.normalize(pieces.buffer, into: &bytes, scratch: &scratch)
         }
-        TemplateNormalizer.normalize(pieces.buffer, into: &bytes, scratch: &scratch)
         let normalized = bytes.slice(Int(start)..<bytes.count)
         // A run of parameters the masks made is one parameter: `<*>` then `<*>,` is `<*>,`.
         // (A `<*>` token was written by normalising, so it ends where this one starts.)
