@@ -1,6 +1,7 @@
 import Foundation
 import Ingest
 import Stream
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -8,16 +9,20 @@ import Glibc
 /// The engine's own health in Prometheus text format (0.0.4) at `http://127.0.0.1:PORT/metrics`:
 /// records in and out, backpressure time and late drops per task (a task is a chain of
 /// operators), Kafka messages and dead letters, and completed checkpoints with their duration
-/// and size. A small blocking server on one thread: Prometheus scrapes every few seconds.
+/// and size; for a scaled-out job (`scaleOut`), its stages' counters instead. A small blocking
+/// server on one thread: Prometheus scrapes every few seconds.
 final class MetricsEndpoint: @unchecked Sendable {
     // @unchecked: `job` is set once before scrapes matter and read under `lock`.
     private let lock = NSLock()
     private var job: JobHandle?
     private let fd: Int32
     let port: Int
+    /// Serve `ScaleOutCounters` (a `ScaleOutJob` has no `JobHandle` and its own Kafka clients).
+    private let scaleOut: Bool
 
     /// Listens on localhost:`port` (0: any free port). Throws when the port is taken.
-    init(port: Int) throws {
+    init(port: Int, scaleOut: Bool = false) throws {
+        self.scaleOut = scaleOut
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw MetricsEndpointError("cannot create a socket: \(String(cString: strerror(errno)))") }
         var yes: Int32 = 1
@@ -76,6 +81,7 @@ final class MetricsEndpoint: @unchecked Sendable {
     }
 
     func render() -> String {
+        if scaleOut { return Self.renderScaleOut(ScaleOutCounters.shared) }
         lock.lock(); let job = self.job; lock.unlock()
         var out = PrometheusText()
         if let job {
@@ -108,6 +114,33 @@ final class MetricsEndpoint: @unchecked Sendable {
                   lag.map { (["group": $0.group, "topic": $0.topic, "partition": String($0.partition)], Double($0.lag)) })
         out.counter("vigil_dead_letters_total", "Messages that could not be decoded, sent to the dead-letter topic.",
                     [([:], Double(ingest.deadLetters.load(ordering: .relaxed)))])
+        return out.text
+    }
+}
+
+extension MetricsEndpoint {
+    /// A scaled-out job's stages: records through the shuffle and the stateful partitions, the
+    /// partitions this process owns and where their state came from, commits, and where the
+    /// job's thread spends its time.
+    static func renderScaleOut(_ c: ScaleOutCounters) -> String {
+        func value(_ a: borrowing Atomic<Int>) -> Double { Double(a.load(ordering: .relaxed)) }
+        func seconds(_ a: borrowing Atomic<Int>) -> Double { Double(a.load(ordering: .relaxed)) / 1e9 }
+        var out = PrometheusText()
+        out.counter("vigil_scaleout_records_shuffled_total", "Records written to the repartition topic.", [([:], value(c.shuffled))])
+        out.counter("vigil_scaleout_records_applied_total", "Records the stateful partitions applied.", [([:], value(c.applied))])
+        out.counter("vigil_scaleout_records_repeated_total", "Records dropped as already applied (written again after a failover).", [([:], value(c.repeated))])
+        out.counter("vigil_scaleout_records_late_total", "Records later than the allowed lateness, sent to the dead-letter topic.", [([:], value(c.late))])
+        out.counter("vigil_scaleout_records_undecodable_total", "Input messages that could not be decoded, sent to the dead-letter topic.", [([:], value(c.undecodable))])
+        out.gauge("vigil_scaleout_partitions_owned", "Stateful partitions this process owns now.", [([:], value(c.ownedPartitions))])
+        out.counter("vigil_scaleout_partitions_restored_total", "Stateful partitions taken over, by where their state came from.", [
+            (["from": "local"], value(c.restoredFromLocal)), (["from": "changelog"], value(c.restoredFromChangelog)), (["from": "empty"], value(c.startedEmpty)),
+        ])
+        out.counter("vigil_scaleout_commits_total", "Transactions committed by the stateful partitions (output, changelog, position).", [([:], value(c.commits))])
+        out.counter("vigil_scaleout_commit_seconds_total", "Time spent committing (local checkpoint and transaction).", [([:], seconds(c.commitNanos))])
+        out.counter("vigil_scaleout_busy_seconds_total", "Where the job's thread spent its time, by stage; idle: polls that found no message.", [
+            (["stage": "input"], seconds(c.inputNanos)), (["stage": "stateful"], seconds(c.statefulNanos)), (["stage": "batches"], seconds(c.batchNanos)),
+            (["stage": "commits"], seconds(c.commitLoopNanos)), (["stage": "idle"], seconds(c.waitNanos)),
+        ])
         return out.text
     }
 }

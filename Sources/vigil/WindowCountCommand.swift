@@ -34,6 +34,8 @@ struct WindowCountCommand: ParsableCommand {
     @Option(help: "An input partition without records this long (ms) stops holding back event time.") var idleTimeoutMs: Int64 = 30_000
     @Option(help: "Dead-letter topic for undecodable and late input.") var deadLetterTopic = "vigil_dead_letters"
     @Option(help: "Extra librdkafka property KEY=VALUE for every client (repeatable).") var property: [String] = []
+    @Option(help: "Serve /metrics (Prometheus text) on 127.0.0.1 at this port; 0: any free port (printed). None without it: several processes share a host.")
+    var metricsPort: Int?
 
     struct Event: Sendable, StateCodable {
         var seq: Int64
@@ -66,6 +68,7 @@ struct WindowCountCommand: ParsableCommand {
             throw ValidationError("--window-ms, --commit-interval-ms and --idle-timeout-ms must be positive, --out-of-orderness-ms not negative")
         }
         _ = try KafkaProperties(consumerProperties: property)
+        if let port = metricsPort, !(0...65535).contains(port) { throw ValidationError("--metrics-port must be within 0...65535, got \(port)") }
     }
 
     func run() throws {
@@ -84,6 +87,10 @@ struct WindowCountCommand: ParsableCommand {
             }
         } encode: { line in
             KafkaOutputRecord(key: Array(line.split(separator: " ")[0].utf8), value: Array(line.utf8))
+        }
+        if let port = metricsPort {
+            let metrics = try MetricsEndpoint(port: port, scaleOut: true)
+            FileHandle.standardError.write(Data("vigil window-count: metrics at http://127.0.0.1:\(metrics.port)/metrics\n".utf8))
         }
         ScaleOutStop.install()
         try job.run { ScaleOutStop.requested.load(ordering: .relaxed) }

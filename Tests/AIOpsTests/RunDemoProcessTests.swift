@@ -32,7 +32,7 @@ final class RunDemoProcessTests: XCTestCase {
         var scrapes: [[String: Double]] = []
         while scrapes.count < 2, run.isRunning {
             Thread.sleep(forTimeInterval: 3)  // two scrapes some seconds apart, as Prometheus does
-            if let text = Self.scrape(port: metricsPort) { scrapes.append(try Self.parsePrometheusText(text)) }
+            if let text = PrometheusScrape.fetch(port: metricsPort) { scrapes.append(try PrometheusScrape.parse(text)) }
         }
         XCTAssertEqual(scrapes.count, 2, "the endpoint answered while the job ran")
         if scrapes.count == 2 {
@@ -60,34 +60,6 @@ final class RunDemoProcessTests: XCTestCase {
         XCTAssertTrue(out.contains("REMEDIATION DRY RUN — policy fail-over-database, incident 1: would exec /usr/local/bin/db-failover postgresql/orders"), out)
         XCTAssertTrue(out.contains("REMEDIATION DRY RUN — policy page-oncall, incident 1: would POST"), out)
         XCTAssertTrue(out.contains("done in"), out)
-    }
-
-    static func scrape(port: Int) -> String? {
-        guard let data = try? Data(contentsOf: URL(string: "http://127.0.0.1:\(port)/metrics")!) else { return nil }
-        return String(decoding: data, as: UTF8.self)
-    }
-
-    /// Checks every line against the text exposition format (comments are HELP or TYPE of a
-    /// known type; samples are `name{labels} value`) and returns the samples by series.
-    static func parsePrometheusText(_ text: String) throws -> [String: Double] {
-        var samples: [String: Double] = [:]
-        let sample = try NSRegularExpression(pattern: #"^([a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*",?)*\})?) (-?[0-9.eE+-]+|NaN|\+Inf|-Inf)$"#)
-        for line in text.split(separator: "\n").map(String.init) {
-            if line.hasPrefix("# HELP ") { continue }
-            if line.hasPrefix("# TYPE ") {
-                let type = line.split(separator: " ").last.map(String.init) ?? ""
-                XCTAssertTrue(["counter", "gauge", "histogram", "summary", "untyped"].contains(type), line)
-                continue
-            }
-            let range = NSRange(line.startIndex..., in: line)
-            guard let m = sample.firstMatch(in: line, range: range), let key = Range(m.range(at: 1), in: line),
-                  let value = Range(m.range(at: 5), in: line), let v = Double(line[value]) else {
-                XCTFail("not Prometheus text format: \(line)")
-                continue
-            }
-            samples[String(line[key])] = v
-        }
-        return samples
     }
 
     /// The fault chosen in a configuration file (which takes precedence over --fault).

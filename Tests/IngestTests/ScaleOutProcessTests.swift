@@ -33,11 +33,11 @@ final class ScaleOutProcessTests: XCTestCase {
     var log: String { work + "/stderr.log" }
     func logText() -> String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
 
-    func start(_ name: String) throws -> Process {
+    func start(_ name: String, _ extra: [String] = []) throws -> Process {
         let p = try ChildProcesses.startVigil(
             ["window-count", "--brokers", brokers, "--input", "in", "--output", "out", "--group", "wc",
              "--state", work + "/state-" + name, "--repartition-partitions", "6", "--window-ms", "1000",
-             "--commit-interval-ms", "300", "--idle-timeout-ms", "60000"], log: log)
+             "--commit-interval-ms", "300", "--idle-timeout-ms", "60000"] + extra, log: log)
         processes.append(p)
         return p
     }
@@ -149,7 +149,7 @@ final class ScaleOutProcessTests: XCTestCase {
 
     func testThreeProcessesOutputExactlyTheWindowsOneProcessComputes() throws {
         let total = 24_000
-        let one = try start("solo")
+        let one = try start("solo", ["--metrics-port", "0"])
         try produce(0..<total)
         // Bad input goes to the dead-letter topic and stops nothing.
         let producer = try KafkaProducer(properties: KafkaProperties(brokers: brokers))
@@ -157,6 +157,16 @@ final class ScaleOutProcessTests: XCTestCase {
         try producer.flush()
         try produceClosers(after: total)
         try waitForOutput(expectedWindows(0..<total).count)
+        // Its /metrics: every record went through the shuffle and the stateful partitions, and
+        // it owns every partition, started empty.
+        let port = try XCTUnwrap(logText().range(of: "metrics at http://127.0.0.1:").map { Int(logText()[$0.upperBound...].prefix { $0.isNumber }) } ?? nil, logText())
+        let metrics = try PrometheusScrape.parse(try XCTUnwrap(PrometheusScrape.fetch(port: port), "no answer from /metrics"))
+        XCTAssertGreaterThanOrEqual(metrics["vigil_scaleout_records_shuffled_total"] ?? 0, Double(total), "\(metrics)")
+        XCTAssertGreaterThanOrEqual(metrics["vigil_scaleout_records_applied_total"] ?? 0, Double(total), "\(metrics)")
+        XCTAssertEqual(metrics["vigil_scaleout_records_undecodable_total"], 1, "\(metrics)")
+        XCTAssertEqual(metrics["vigil_scaleout_partitions_owned"], 6, "\(metrics)")
+        XCTAssertEqual(metrics["vigil_scaleout_partitions_restored_total{from=\"empty\"}"], 6, "\(metrics)")
+        XCTAssertGreaterThan(metrics["vigil_scaleout_commits_total"] ?? 0, 0, "\(metrics)")
         stop(one)
         try checkExactlyTheWindows(of: 0..<total)
         let deadLetters = try ChildProcesses.run("kcat", ["-C", "-b", brokers, "-t", "vigil_dead_letters", "-e", "-q", "-f", "%s|%h\n"])

@@ -19,6 +19,8 @@ public final class ScaleOutCounters: Sendable {
     public let restoredFromLocal = Atomic<Int>(0)
     public let restoredFromChangelog = Atomic<Int>(0)
     public let startedEmpty = Atomic<Int>(0)
+    /// Stateful partitions this process owns now.
+    public let ownedPartitions = Atomic<Int>(0)
     /// Where the job's thread spent its time, nanoseconds: reading and decoding input,
     /// running the stateful partitions, writing repartition batches, committing, and polls
     /// that found no message (waiting).

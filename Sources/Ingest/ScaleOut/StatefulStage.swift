@@ -30,7 +30,10 @@ final class StatefulStage<In: StateCodable & Sendable, Out: Sendable>: Rebalance
     private let consumer: KafkaConsumer
     private let logger: Logger
     private let inputPartitions: Int32
-    private var owned: [Int32: Owned] = [:]
+    private var owned: [Int32: Owned] = [:] {
+        // Rebalances only (a handful of entries): the copy a didSet may cost does not matter.
+        didSet { counters.ownedPartitions.store(owned.count, ordering: .relaxed) }
+    }
     private var touched = Set<Int32>()
     /// A failure inside a rebalance callback, thrown by the next poll.
     private var failure: (any Error)?
