@@ -74,9 +74,24 @@ final class OTLPWireDecoderTests: XCTestCase {
         return request
     }
 
+    /// Through `OTLPSpanDecoder` (the source's path), checked against `OTLPTraceWire.decode`'s
+    /// records: the same spans with the same origins, in the same order.
     func decode(_ bytes: [UInt8]) throws -> [SpanRecord] {
         var spans: [SpanRecord] = []
         try bytes.withUnsafeBytes { try OTLPTraceWire.decode($0, into: &spans) }
+        var decoder = OTLPSpanDecoder()
+        var emitted: [(SpanRecord, Int64)] = []
+        try bytes.withUnsafeBytes { value in
+            try decoder.decode(KafkaMessage(topic: "otlp_spans", partition: 0, offset: 0, timestamp: nil, key: nil, value: value)) { emitted.append(($0, $1)) }
+        }
+        XCTAssertEqual(emitted.count, spans.count)
+        for ((e, time), s) in zip(emitted, spans) {
+            XCTAssertEqual(e.spanID, s.spanID)
+            XCTAssertEqual(e.name, s.name)
+            XCTAssertEqual(time, Int64(s.startTimeUnixNano / 1_000_000))
+            XCTAssertEqual(e.origin.resourceAttributes, s.origin.resourceAttributes)
+            XCTAssertEqual(e.origin.scopeName, s.origin.scopeName)
+        }
         return spans
     }
 

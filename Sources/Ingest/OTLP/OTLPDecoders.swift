@@ -37,22 +37,31 @@ func decodeRequest<M: SwiftProtobuf.Message>(_ type: M.Type, _ value: UnsafeRawB
 /// read the same way.
 public struct OTLPSpanDecoder: KafkaMessageDecoder {
     public let encoding: OTLPEncoding
-    private var spans: [SpanRecord] = []
+    private var spans: [SpanFields] = []
+    private var origins: [TelemetryOrigin] = []
 
     public init(encoding: OTLPEncoding = .proto) { self.encoding = encoding }
 
     public mutating func decode(_ message: KafkaMessage, emit: (SpanRecord, Timestamp) throws -> Void) throws {
         spans.removeAll(keepingCapacity: true)
+        origins.removeAll(keepingCapacity: true)
+        let bytes: OTLPMessageBytes
         switch encoding {
         case .proto:
-            try OTLPTraceWire.decode(message.value, into: &spans)
+            bytes = try OTLPTraceWire.decode(message.value, into: &spans, origins: &origins)
         case .json:
             let request = try decodeRequest(Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceRequest.self, message.value, .json)
             let binary: [UInt8] = try request.serializedBytes()
-            try binary.withUnsafeBytes { try OTLPTraceWire.decode($0, into: &spans) }
+            bytes = try binary.withUnsafeBytes { try OTLPTraceWire.decode($0, into: &spans, origins: &origins) }
         }
-        for span in spans {
-            try emit(span, Timestamp(span.startTimeUnixNano / 1_000_000))
+        // Each record is made as it is emitted: its origin and message are retained once, for
+        // the record. (Records kept in an array and then emitted were copied once more.)
+        try spans.withUnsafeBufferPointer { all in
+            try origins.withUnsafeBufferPointer { origin in
+                for f in all {
+                    try emit(SpanRecord(f, origin: origin[Int(f.origin)], message: bytes), Timestamp(f.startTimeUnixNano / 1_000_000))
+                }
+            }
         }
     }
 }

@@ -6,25 +6,37 @@ enum OTLPTraceWire {
     /// Appends every span of the request to `spans`; throws, having appended nothing, if the
     /// message is not a valid OTLP trace request.
     static func decode(_ value: UnsafeRawBufferPointer, into spans: inout [SpanRecord]) throws {
+        var fields: [SpanFields] = [], origins: [TelemetryOrigin] = []
+        let message = try decode(value, into: &fields, origins: &origins)
+        spans += fields.map { SpanRecord($0, origin: origins[Int($0.origin)], message: message) }
+    }
+
+    /// The request's spans as `SpanFields` (each naming its origin in `origins`), and the copy
+    /// of the message they point into. Fields hold no references, so a batch of them costs no
+    /// reference counting until each becomes a `SpanRecord`. Throws, having appended nothing,
+    /// if the message is not a valid OTLP trace request.
+    static func decode(_ value: UnsafeRawBufferPointer, into spans: inout [SpanFields], origins: inout [TelemetryOrigin]) throws -> OTLPMessageBytes {
         let message = OTLPMessageBytes(Array(value))
-        let first = spans.count
+        let first = spans.count, firstOrigin = origins.count
         do {
             try message.bytes.withUnsafeBytes { b in
                 var request = ProtoReader(b, 0..<b.count)
                 while !request.atEnd {
                     let (field, wire) = try request.tag()
                     guard field == 1, wire == 2 else { try request.skip(wire: wire, field: field); continue }
-                    try resourceSpans(b, try request.lengthDelimited(), message, into: &spans)
+                    try resourceSpans(b, try request.lengthDelimited(), into: &spans, origins: &origins)
                 }
             }
         } catch {
             spans.removeSubrange(first...)
+            origins.removeSubrange(firstOrigin...)
             throw error
         }
+        return message
     }
 
-    static func resourceSpans(_ b: UnsafeRawBufferPointer, _ range: Range<Int>, _ message: OTLPMessageBytes,
-                              into spans: inout [SpanRecord]) throws {
+    static func resourceSpans(_ b: UnsafeRawBufferPointer, _ range: Range<Int>,
+                              into spans: inout [SpanFields], origins: inout [TelemetryOrigin]) throws {
         var resource: [Attribute] = []
         var schemaURL = ""
         var scopeRanges: [Range<Int>] = []
@@ -53,9 +65,10 @@ enum OTLPTraceWire {
                 default: try s.skip(wire: wire, field: field)
                 }
             }
-            let origin = TelemetryOrigin(resourceAttributes: resource, resourceSchemaURL: schemaURL, scopeName: scope.name,
-                                         scopeVersion: scope.version, scopeAttributes: scope.attributes, scopeSchemaURL: scopeSchemaURL)
-            for spanRange in spanRanges { spans.append(try span(b, spanRange, message, origin)) }
+            let origin = Int32(origins.count)
+            origins.append(TelemetryOrigin(resourceAttributes: resource, resourceSchemaURL: schemaURL, scopeName: scope.name,
+                                           scopeVersion: scope.version, scopeAttributes: scope.attributes, scopeSchemaURL: scopeSchemaURL))
+            for spanRange in spanRanges { spans.append(try span(b, spanRange, origin: origin)) }
         }
     }
 
@@ -74,8 +87,7 @@ enum OTLPTraceWire {
         return SpanID(UInt64(bigEndian: b.loadUnaligned(fromByteOffset: r.lowerBound, as: UInt64.self)))
     }
 
-    static func span(_ b: UnsafeRawBufferPointer, _ range: Range<Int>, _ message: OTLPMessageBytes,
-                     _ origin: TelemetryOrigin) throws -> SpanRecord {
+    static func span(_ b: UnsafeRawBufferPointer, _ range: Range<Int>, origin: Int32) throws -> SpanFields {
         // Ids are checked after the loop: a field that occurs twice counts by its last
         // occurrence (protobuf's rule), so an earlier one of another length is no error.
         var traceAt: Range<Int> = 0..<0, idAt: Range<Int> = 0..<0, parentAt: Range<Int> = 0..<0
@@ -112,13 +124,13 @@ enum OTLPTraceWire {
             default: try r.skip(wire: wire, field: field)
             }
         }
-        return SpanRecord(
+        return SpanFields(
             traceID: try traceID(b, traceAt, "span"), spanID: try spanID(b, idAt, "span"),
             parentSpanID: try spanID(b, parentAt, "span parent"), flags: flags,
             kind: SpanRecord.Kind(rawValue: Int8(truncatingIfNeeded: kind)) ?? .unspecified,
             startTimeUnixNano: start, endTimeUnixNano: end,
             statusCode: SpanRecord.StatusCode(rawValue: Int8(truncatingIfNeeded: status)) ?? .unset,
-            droppedAttributesCount: UInt32(truncatingIfNeeded: dropped), origin: origin, message: message,
+            droppedAttributesCount: UInt32(truncatingIfNeeded: dropped), origin: origin,
             span: ByteRange(range), nameAt: name, traceStateAt: traceState, statusMessageAt: statusMessage)
     }
 

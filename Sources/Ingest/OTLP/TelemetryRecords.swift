@@ -62,6 +62,34 @@ public struct SpanRecord: Sendable {
     }
 }
 
+/// A decoded span without its references: its origin as an index into the message's origins,
+/// its message implied (`OTLPTraceWire.decode`). Becomes a `SpanRecord` when emitted.
+struct SpanFields {
+    var traceID: TraceID
+    var spanID: SpanID
+    var parentSpanID: SpanID
+    var flags: UInt32
+    var kind: SpanRecord.Kind
+    var startTimeUnixNano: UInt64
+    var endTimeUnixNano: UInt64
+    var statusCode: SpanRecord.StatusCode
+    var droppedAttributesCount: UInt32
+    var origin: Int32
+    var span: ByteRange
+    var nameAt: ByteRange
+    var traceStateAt: ByteRange
+    var statusMessageAt: ByteRange
+}
+
+extension SpanRecord {
+    init(_ f: SpanFields, origin: TelemetryOrigin, message: OTLPMessageBytes) {
+        self.init(traceID: f.traceID, spanID: f.spanID, parentSpanID: f.parentSpanID, flags: f.flags, kind: f.kind,
+                  startTimeUnixNano: f.startTimeUnixNano, endTimeUnixNano: f.endTimeUnixNano, statusCode: f.statusCode,
+                  droppedAttributesCount: f.droppedAttributesCount, origin: origin, message: message,
+                  span: f.span, nameAt: f.nameAt, traceStateAt: f.traceStateAt, statusMessageAt: f.statusMessageAt)
+    }
+}
+
 /// A byte range in a message, packed small.
 struct ByteRange: Sendable {
     var start: Int32

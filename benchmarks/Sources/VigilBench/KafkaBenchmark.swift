@@ -15,6 +15,13 @@ func kafkaBenchmark(quick: Bool) throws -> Figures {
     let batch = 512
     let repetitions = quick ? 1 : 3
     let messages = (spans + batch - 1) / batch
+    // A profiling aid: VIGIL_KAFKA_DECODE_PROFILE=N times the decoder alone (no Kafka), N rounds.
+    if let rounds = ProcessInfo.processInfo.environment["VIGIL_KAFKA_DECODE_PROFILE"].flatMap(Int.init) {
+        var rng = SplitMix64(state: 42)
+        let sample = try (0..<100).map { try makeSpanBatch(count: batch, message: $0, rng: &rng) }
+        for _ in 0..<rounds { print(String(format: "  decode alone: %.1f ns per span", try decodeAloneNanosPerSpan(sample))) }
+        return Figures()
+    }
     // The mock cluster keeps at most 5 MB per partition: spread the ~200 KB messages thin.
     let partitions = max(8, messages / 16)
     let cluster = try MockKafkaCluster(brokers: 1)
