@@ -13,7 +13,7 @@ final class TokenTableTests: XCTestCase {
             for offset in 0..<8 {
                 var buffer = [UInt8](repeating: UInt8(offset), count: offset) + token + [UInt8](repeating: 0xFF, count: 9)
                 buffer.withUnsafeMutableBufferPointer { b in
-                    hashes.insert(TokenTable.hash(UnsafeBufferPointer(rebasing: b[offset..<(offset + n)])))
+                    _ = hashes.insert(TokenTable.hash(UnsafeBufferPointer(rebasing: b[offset..<(offset + n)])))
                 }
             }
             XCTAssertEqual(hashes.count, 1, "length \(n)")
