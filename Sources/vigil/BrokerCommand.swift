@@ -26,10 +26,16 @@ struct BrokerCommand: ParsableCommand {
     @Option(help: "Fault injection: every broker answers after this many milliseconds (a slow or distant cluster).")
     var rttMs = 0
 
+    @Option(name: .customLong("fail-requests"), help: "Fault injection: API:ERROR[,ERROR...] fails the next requests of that API with these errors, one each (repeatable); e.g. JoinGroup:INVALID_SESSION_TIMEOUT, the refusal a stock broker gives a session timeout under its minimum. API and errors by name or number.")
+    var failRequests: [String] = []
+
     func validate() throws {
         guard (1...16).contains(brokers) else { throw ValidationError("--brokers must be within 1...16, got \(brokers)") }
         for t in topics { _ = try Self.parseTopic(t) }
         guard (0...60_000).contains(rttMs) else { throw ValidationError("--rtt-ms must be within 0...60000, got \(rttMs)") }
+        for f in failRequests {
+            do { _ = try MockKafkaCluster.parseRequestFault(f) } catch { throw ValidationError("--fail-requests: \(error)") }
+        }
     }
 
     static func parseTopic(_ spec: String) throws -> (String, Int) {
@@ -57,6 +63,10 @@ struct BrokerCommand: ParsableCommand {
         }
         if rttMs > 0 {
             for broker in 1...brokers { cluster.setRoundTripTime(broker: Int32(broker), milliseconds: Int32(rttMs)) }
+        }
+        for f in failRequests {
+            let (api, errors) = try MockKafkaCluster.parseRequestFault(f)
+            cluster.pushRequestErrors(apiKey: api, errors)
         }
         if let bootstrapFile {
             try (cluster.bootstrapServers + "\n").write(toFile: bootstrapFile, atomically: true, encoding: .utf8)

@@ -190,6 +190,25 @@ final class ScaleOutProcessTests: XCTestCase {
         XCTAssertEqual(takenPartitions(), Set(0..<6), "every stateful partition was taken")
     }
 
+    /// A stock broker refuses a session timeout under its minimum (6 s by default) with
+    /// INVALID_SESSION_TIMEOUT; the job then asks for the next step. Here the refusal comes from
+    /// `vigil broker --fail-requests`, over TCP, to the command a user runs.
+    func testARefusedSessionTimeoutIsRenegotiatedAndTheJobRuns() throws {
+        let (broker, b) = try ChildProcesses.startBroker(
+            topics: ["in:\(inputPartitions)", "out:8", "wc-repartition:6", "wc-changelog:6"], work: work,
+            options: ["--fail-requests", "JoinGroup:INVALID_SESSION_TIMEOUT"])
+        processes.append(broker)
+        brokers = b
+        let total = 4_000
+        let one = try start("solo")
+        try produce(0..<total)
+        try produceClosers(after: total)
+        try waitForOutput(expectedWindows(0..<total).count)
+        stop(one)
+        try checkExactlyTheWindows(of: 0..<total)
+        XCTAssertTrue(logText().contains("refuses session.timeout.ms=3000; asking for 6000"), logText().suffix(3000).description)
+    }
+
     func testAProcessKilledMidRunAndAnotherStartedLaterLoseAndRepeatNothing() throws {
         let total = 30_000
         let a = try start("a"), b = try start("b"), c = try start("c")

@@ -51,6 +51,33 @@ public final class MockKafkaCluster: @unchecked Sendable {
         var errs = errors.map { rd_kafka_resp_err_t(rawValue: $0) }
         rd_kafka_mock_push_request_errors_array(cluster, apiKey, errs.count, &errs)
     }
+    /// Reads a request fault as `vigil broker --fail-requests` takes it: `API:ERROR[,ERROR...]`,
+    /// the API by name (`JoinGroup`) or number, each error by Kafka's name
+    /// (`INVALID_SESSION_TIMEOUT`) or number.
+    public static func parseRequestFault(_ spec: String) throws -> (apiKey: Int16, errors: [Int32]) {
+        let parts = spec.split(separator: ":", maxSplits: 1).map(String.init)
+        guard parts.count == 2, !parts[1].isEmpty else { throw KafkaError("request fault '\(spec)': expected API:ERROR[,ERROR...]") }
+        guard let api = Int16(parts[0]) ?? apiKeys[parts[0].lowercased()] else {
+            throw KafkaError("request fault '\(spec)': unknown API '\(parts[0])' (a number, or one of \(apiKeys.keys.sorted().joined(separator: ", ")))")
+        }
+        let errors = try parts[1].split(separator: ",").map { name -> Int32 in
+            if let n = Int32(name) { return n }
+            // librdkafka names every broker error it knows (codes 1 and up).
+            if let code = (1...200).first(where: { String(cString: rd_kafka_err2name(rd_kafka_resp_err_t(rawValue: Int32($0)))) == name.uppercased() }) {
+                return Int32(code)
+            }
+            throw KafkaError("request fault '\(spec)': unknown Kafka error '\(name)' (a number, or a name such as INVALID_SESSION_TIMEOUT)")
+        }
+        return (api, errors)
+    }
+
+    /// Kafka protocol API keys by lowercased name (the ones a fault is likely wanted for).
+    private static let apiKeys: [String: Int16] = [
+        "produce": 0, "fetch": 1, "listoffsets": 2, "metadata": 3, "offsetcommit": 8, "offsetfetch": 9,
+        "findcoordinator": 10, "joingroup": 11, "heartbeat": 12, "leavegroup": 13, "syncgroup": 14,
+        "initproducerid": 22, "addpartitionstotxn": 24, "addoffsetstotxn": 25, "endtxn": 26, "txnoffsetcommit": 28,
+    ]
+
     public func setRoundTripTime(broker: Int32, milliseconds: Int32) {
         rd_kafka_mock_broker_set_rtt(cluster, broker, milliseconds)
     }
