@@ -27,9 +27,10 @@ final class KafkaFaultTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: work) }
         let cluster = try MockKafkaCluster(brokers: 3)
         try cluster.createTopic("in", partitions: 4, replicationFactor: 3)
-        // 32 output partitions: the mock keeps at most 5 MB per partition, and transactions the
-        // faults abort stay in the log. With 8, one CI run lost exactly the oldest 10,000
-        // records (seq 3, 4, 6, …): truncation, by every sign; the check below names it now.
+        // 32 output partitions and keyed output: the mock keeps at most 5 MB per partition, and
+        // transactions the faults abort stay in the log. With 8, one CI run lost exactly the
+        // oldest 10,000 records (seq 3, 4, 6, …): truncation, by every sign; the check below
+        // names it now. With 32 but no keys, another run truncated partition 0.
         try cluster.createTopic("out", partitions: 32, replicationFactor: 3)
         try cluster.createTopic("vigil_transaction_markers", partitions: 1, replicationFactor: 3)
         try cluster.createTopic("vigil_dead_letters", partitions: 1, replicationFactor: 3)
@@ -57,7 +58,9 @@ final class KafkaFaultTests: XCTestCase {
                 count.update(n)
                 try ctx.emit("key=\(r.key) seq=\(r.seq) count=\(n)")
             }
-            .sinkToKafka(sink) { KafkaOutputRecord(value: Array($0.utf8)) }
+            // Keyed output: records without a key go to one "sticky" partition per batch
+            // (librdkafka's partitioner), which once filled partition 0 past the mock's 5 MB.
+            .sinkToKafka(sink) { KafkaOutputRecord(key: Array($0.split(separator: " ")[0].utf8), value: Array($0.utf8)) }
         let job = try env.start()
 
         // The faults, one after the other while the job runs (Kafka protocol API keys:
