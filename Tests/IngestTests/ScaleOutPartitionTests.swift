@@ -91,6 +91,34 @@ final class ScaleOutPartitionTests: XCTestCase {
         XCTAssertEqual(original.output, ["a 0 45 10", "a 1000 60 5"])
     }
 
+    /// A pair's records split into several messages: event time may move on between any two
+    /// of them, so only the last may carry the new watermark. (When every message carried it,
+    /// a stateful partition that ran between the first and the second dropped the second's
+    /// records as late: a benchmark run hung waiting for them.)
+    func testRecordsSplitIntoSeveralMessagesAreNotLateByTheirOwnWatermark() throws {
+        let records: [Record] = (0..<5_000).map { (RepartitionBatch.Place(offset: Int64($0), index: 0), 100 * Int64($0), Event(key: "a", value: 1)) }
+        var messages: [[UInt8]] = []
+        RepartitionBatch.encodeMessages(inputPartition: 0, watermark: 497_899, idle: true, previous: 1_000,
+                                        records: records, perMessage: 2_000) { messages.append($0.bytes) }
+        XCTAssertEqual(messages.count, 3)
+        let headers = try messages.map { m -> RepartitionBatch.Header in
+            var r = StateReader(m)
+            return try RepartitionBatch.readHeader(&r)
+        }
+        XCTAssertEqual(headers.map(\.watermark), [1_000, 1_000, 497_899])
+        XCTAssertEqual(headers.map(\.idle), [false, false, true])
+        XCTAssertEqual(headers.map(\.count), [2_000, 2_000, 1_000])
+
+        let t = try task("a")
+        for (i, m) in messages.enumerated() {
+            try t.take(m, offset: Int64(i), counters: counters)
+            try t.run()  // event time moves on after each message
+        }
+        XCTAssertEqual(t.output.count, 497, "every 1 s window before the watermark fired")
+        XCTAssertEqual(t.output.last, "a 496000 10 10")
+        XCTAssertEqual(t.output.map { Int($0.split(separator: " ")[3])! }.reduce(0, +), 4_970, "no record was late")
+    }
+
     func testABundleThatIsNotOneOrTamperedWithIsRefused() throws {
         XCTAssertThrowsError(try StateBundle.unpack(Array("hello".utf8), into: work + "/x"))
         var w = StateWriter()

@@ -45,6 +45,29 @@ struct RepartitionBatch {
         }
     }
 
+    /// The records of one (input partition, stateful partition) pair as messages of at most
+    /// `perMessage` records, each passed to `send` as it is encoded. Only the last message
+    /// carries the new watermark: the stateful stage may move event time on between any two
+    /// messages, and the records of a later message can be older than the new watermark (they
+    /// were read before it). The others repeat the watermark already announced, `previous`,
+    /// and are not idle (they have records).
+    static func encodeMessages<T: StateCodable>(
+        inputPartition: Int32, watermark: Timestamp, idle: Bool, previous: Timestamp,
+        records: [(place: Place, time: Timestamp, value: T)], perMessage: Int = 2_000,
+        send: (StateWriter) throws -> Void
+    ) rethrows {
+        var start = 0
+        repeat {
+            let end = min(records.count, start + perMessage)
+            let last = end == records.count
+            var w = StateWriter(capacity: 64 * (end - start) + 32)
+            encode(inputPartition: inputPartition, watermark: last ? watermark : previous, idle: last && idle,
+                   records: records[start..<end], into: &w)
+            try send(w)
+            start = end
+        } while start < records.count
+    }
+
     static func readHeader(_ r: inout StateReader) throws -> Header {
         let v: UInt8 = try r.read()
         guard v == version else { throw StateDecodingError("repartition message of version \(v); this build reads \(version)") }

@@ -32,7 +32,6 @@ final class ShuffleStage<Decoder: KafkaMessageDecoder, Key: StreamKey>: Rebalanc
     private let logger: Logger
     private var splits: [Int32: InputSplit] = [:]
     private var pendingCount = 0
-    private var encoded = StateWriter()
     let counters = ScaleOutCounters.shared
 
     init(options: ScaleOutOptions, decoder: Decoder, keyOf: @escaping @Sendable (Record) -> Key, logger: Logger) throws {
@@ -124,16 +123,12 @@ final class ShuffleStage<Decoder: KafkaMessageDecoder, Key: StreamKey>: Rebalanc
             for q in 0..<options.repartitionPartitions {
                 let records = split.pending[q]
                 guard !records.isEmpty || split.reported[q].watermark != watermark || split.reported[q].idle != idle else { continue }
-                var start = 0
-                repeat {
-                    let end = min(records.count, start + 2_000)
-                    encoded = StateWriter(capacity: 64 * (end - start) + 32)
-                    RepartitionBatch.encode(inputPartition: p, watermark: watermark, idle: idle, records: records[start..<end], into: &encoded)
+                try RepartitionBatch.encodeMessages(inputPartition: p, watermark: watermark, idle: idle,
+                                                    previous: split.reported[q].watermark, records: records) { encoded in
                     try encoded.withUnsafeBytes { v in
                         try producer.produce(topic: options.repartitionTopic, partition: Int32(q), key: nil, value: v)
                     }
-                    start = end
-                } while start < records.count
+                }
                 split.pending[q].removeAll(keepingCapacity: true)
                 split.reported[q] = (watermark, idle)
             }
