@@ -69,6 +69,26 @@ final class ScaleOutChangelogTests: XCTestCase {
         XCTAssertEqual(try reader.lastCommit(from: tailStart, epoch: 7)?.progress.transaction, "a", "a later claim does not void earlier commits")
     }
 
+    /// A new owner records the end its restore read saw as the start of its next commit's tail
+    /// read (no round trip at its first commit): that start must be after its own claim and
+    /// must find its commits made later, and nothing before.
+    func testTheEndSeenAfterAClaimStartsATailReadThatFindsTheOwnersLaterCommit() throws {
+        XCTAssertEqual(try reader.read(from: KafkaOffset.beginning).end, 0, "an empty changelog ends at 0")
+        try claim(1)
+        try commit("a", epoch: 1, state: "old owner's", position: 5)
+        try claim(2)  // the new owner claims, then reads
+        let taken = try reader.read(from: KafkaOffset.beginning)
+        XCTAssertEqual(taken.commit?.progress.transaction, "a")
+        XCTAssertEqual(taken.end, 4, "claim, chunk, marker, claim")
+        XCTAssertNil(try reader.read(from: taken.end, epoch: 2).commit, "nothing of the new owner's yet")
+        XCTAssertEqual(try reader.read(from: taken.end, epoch: 2).end, taken.end)
+        try commit("b", epoch: 2, state: "new owner's", position: 9)
+        let tail = try reader.read(from: taken.end, epoch: 2)
+        XCTAssertEqual(tail.commit?.progress.transaction, "b")
+        XCTAssertEqual(tail.commit.map { String(decoding: $0.bundle, as: UTF8.self) }, "new owner's")
+        XCTAssertEqual(tail.end, 6)
+    }
+
     func testACommitWithoutItsStateIsAnErrorNotAnEmptyRestore() throws {
         try claim(1)
         try commit("a", epoch: 1, state: "s", position: 3, withChunk: false)

@@ -33,6 +33,13 @@ struct ChangelogReader {
     /// The last valid commit at or after `from`, or nil if there is none there. `epoch`: the
     /// owner's epoch current at `from` (0 when reading from the beginning).
     func lastCommit(from: Int64, epoch: UInt64 = 0, timeoutMs: Int = 60_000) throws -> Commit? {
+        try read(from: from, epoch: epoch, timeoutMs: timeoutMs).commit
+    }
+
+    /// `lastCommit`, and the partition's end when the read began: an owner that has just
+    /// claimed the partition can start its next restore's read there (its claim is before it),
+    /// without asking the brokers again.
+    func read(from: Int64, epoch: UInt64 = 0, timeoutMs: Int = 60_000) throws -> (commit: Commit?, end: Int64) {
         var p = properties
         p["group.id"] = "vigil-changelog-reader"  // never joined: the partition is assigned
         p["enable.partition.eof"] = "true"
@@ -54,13 +61,13 @@ struct ChangelogReader {
         // A concrete start offset: resolving "the beginning" first costs a 500 ms back-off.
         var low: Int64 = 0, high: Int64 = 0
         let q = rd_kafka_query_watermark_offsets(rk, topic, partition, &low, &high, Int32(timeoutMs))
-        if q == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || q == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC || q == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION { return nil }
+        if q == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || q == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC || q == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION { return (nil, 0) }
         guard q == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError("reading the offsets of \(topic)[\(partition)]", err: q) }
         if from > KafkaOffset.beginning && from < low {
             throw KafkaError("the changelog \(topic)[\(partition)] no longer holds offset \(from) (it starts at \(low))")
         }
         let start = max(from, low)
-        if start >= high { return nil }  // nothing there
+        if start >= high { return (nil, high) }  // nothing there
         let list = UnsafeMutablePointer<rd_kafka_topic_partition_list_t>.make([(TopicPartition(topic, partition), start)])
         defer { rd_kafka_topic_partition_list_destroy(list) }
         let err = rd_kafka_assign(rk, list)
@@ -100,7 +107,7 @@ struct ChangelogReader {
                 chunksByTransaction[transaction, default: [:]][i] = value
             }
         }
-        guard let last else { return nil }
+        guard let last else { return (nil, high) }
         let chunks = chunksByTransaction[last.progress.transaction] ?? [:]
         var bundle: [UInt8] = []
         for i in 0..<last.progress.chunks {
@@ -112,7 +119,7 @@ struct ChangelogReader {
         guard CRC32C.checksum(bundle) == last.progress.bundleChecksum else {
             throw KafkaError("the state of commit \(last.progress.transaction) in \(topic)[\(partition)] fails its checksum")
         }
-        return Commit(progress: last.progress, bundle: bundle, offset: last.offset)
+        return (Commit(progress: last.progress, bundle: bundle, offset: last.offset), high)
     }
 }
 

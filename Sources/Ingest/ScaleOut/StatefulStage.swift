@@ -201,12 +201,14 @@ final class StatefulStage<In: StateCodable & Sendable, Out: Sendable>: Rebalance
         try committed(p, o, prepared)
     }
 
-    /// Where a restore's read of the changelog tail may start: the changelog's end before this
-    /// commit. Asking the brokers costs a round trip, so it is asked again only every 20
-    /// commits; an older start only makes that read longer.
+    /// Where a restore's read of the changelog tail may start: at or before the changelog's end
+    /// before this commit, and after this owner's claim. Taking the partition learnt the end;
+    /// asking the brokers again costs a round trip that waits behind the consumer's fetch
+    /// (about 20 ms), so it is asked only every 20 commits, the partitions in turn; an older
+    /// start only makes that read longer.
     private func changelogStart(_ p: Int32, _ o: Owned) throws -> Int64 {
         let n = commitsSinceStart[p, default: 0]
-        if n % 20 == 0 || o.task.progress.changelogStart <= 0 {
+        if (n + Int(p)) % 20 == 0 || o.task.progress.changelogStart <= 0 {
             return try consumer.watermarks([TopicPartition(options.changelogTopic, p)])[0].high
         }
         return o.task.progress.changelogStart
@@ -249,21 +251,30 @@ final class StatefulStage<In: StateCodable & Sendable, Out: Sendable>: Rebalance
         var restoreFrom: String?
         var progress = PartitionProgress.empty
         var source = "nothing (empty state)"
+        var changelogEnd: Int64
         if let local = Self.latestLocal(directory),
-           let tail = try? reader.lastCommit(from: local.progress.changelogStart, epoch: local.progress.epoch),
-           tail.progress.transaction == local.progress.transaction {
+           let tail = try? reader.read(from: local.progress.changelogStart, epoch: local.progress.epoch),
+           tail.commit?.progress.transaction == local.progress.transaction {
             (restoreFrom, progress, source) = (local.path, local.progress, "the local checkpoint")
+            changelogEnd = tail.end
             counters.restoredFromLocal.add(1, ordering: .relaxed)
-        } else if let last = try reader.lastCommit(from: KafkaOffset.beginning) {
-            let path = directory + "/from-changelog"
-            try? FileManager.default.removeItem(atPath: directory + "/checkpoints")  // another owner's since
-            try StateBundle.unpack(last.bundle, into: path)
-            (restoreFrom, progress, source) = (path, last.progress, "the changelog")
-            counters.restoredFromChangelog.add(1, ordering: .relaxed)
         } else {
-            try? FileManager.default.removeItem(atPath: directory)
-            counters.startedEmpty.add(1, ordering: .relaxed)
+            let read = try reader.read(from: KafkaOffset.beginning)
+            changelogEnd = read.end
+            if let last = read.commit {
+                let path = directory + "/from-changelog"
+                try? FileManager.default.removeItem(atPath: directory + "/checkpoints")  // another owner's since
+                try StateBundle.unpack(last.bundle, into: path)
+                (restoreFrom, progress, source) = (path, last.progress, "the changelog")
+                counters.restoredFromChangelog.add(1, ordering: .relaxed)
+            } else {
+                try? FileManager.default.removeItem(atPath: directory)
+                counters.startedEmpty.add(1, ordering: .relaxed)
+            }
         }
+        // The end seen after the claim: the first commits need not ask the brokers for it.
+        progress.changelogStart = max(progress.changelogStart, changelogEnd)
+        commitsSinceStart[p] = 1
         let task = try PartitionTask(partition: p, directory: directory, inputPartitions: inputPartitions, progress: progress,
                                      restoreFrom: restoreFrom, build: build)
         owned[p] = Owned(task: task, producer: producer, epoch: epoch)
