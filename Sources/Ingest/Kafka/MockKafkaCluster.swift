@@ -8,6 +8,8 @@ public final class MockKafkaCluster: @unchecked Sendable {
     private let cluster: OpaquePointer
     public let bootstrapServers: String
     public let brokerCount: Int
+    /// Listeners set to TCP_NODELAY (every broker's, on Linux): see `setNoDelayOnListeners`.
+    public let noDelayListeners: Int
 
     public init(brokers: Int = 3) throws {
         let conf = try KafkaProperties(dictionaryLiteral: ("log_level", "3")).makeConf()
@@ -24,6 +26,9 @@ public final class MockKafkaCluster: @unchecked Sendable {
         cluster = mc
         brokerCount = brokers
         bootstrapServers = String(cString: rd_kafka_mock_cluster_bootstraps(mc))
+        // Before any client connects: accepted connections take the option from the listener.
+        let ports = bootstrapServers.split(separator: ",").compactMap { $0.split(separator: ":").last.flatMap { Int($0) } }
+        noDelayListeners = setNoDelayOnListeners(ports: Set(ports))
     }
 
     deinit {
