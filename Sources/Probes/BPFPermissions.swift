@@ -1,4 +1,5 @@
 import Foundation
+import Stream
 
 /// What loading BPF programs needs, checked before trying, so that the error names what is
 /// missing rather than the kernel's EPERM.

@@ -1,5 +1,6 @@
 import Foundation
 @testable import Probes
+import Stream
 import XCTest
 
 /// Addresses of this process named through its mappings and the mapped files' ELF symbols:

@@ -1,4 +1,5 @@
 import Foundation
+import Stream
 
 /// Turns Nagle's algorithm off on this process's listening TCP sockets on `ports`, so every
 /// connection they accept from now on sends small writes at once (Linux: accepted sockets
@@ -12,7 +13,7 @@ import Foundation
 func setNoDelayOnListeners(ports: Set<Int>) -> Int {
     var inodes = Set<Substring>()
     for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-        guard let text = try? String(contentsOfFile: table, encoding: .utf8) else { continue }
+        guard let text = readProcFile(table) else { continue }
         // Columns: sl local_address rem_address st … inode; st 0A is LISTEN.
         for line in text.split(separator: "\n").dropFirst() {
             let f = line.split(separator: " ")

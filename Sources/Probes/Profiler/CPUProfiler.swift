@@ -1,5 +1,6 @@
 import CBPF
 import Foundation
+import Stream
 
 /// Samples every CPU at `frequency` Hz (a perf event per CPU running profile.bpf.o), counting
 /// (process, user stack, kernel stack) in the kernel; `collect()` reads and clears the counts

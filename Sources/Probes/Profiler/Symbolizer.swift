@@ -1,4 +1,5 @@
 import Foundation
+import Stream
 
 /// Names sampled addresses: kernel ones from /proc/kallsyms, user ones through the process's
 /// mappings (/proc/PID/maps, read while the process lives) and the ELF symbols of the mapped

@@ -2,7 +2,7 @@ import Foundation
 
 /// A /proc file's text. They report a size of 0, so readers that trust the size (Foundation's
 /// String(contentsOfFile:)) get nothing: read until the end instead.
-func readProcFile(_ path: String) -> String? {
+public func readProcFile(_ path: String) -> String? {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { return nil }
     defer { close(fd) }
