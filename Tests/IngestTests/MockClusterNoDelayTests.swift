@@ -20,7 +20,7 @@ final class MockClusterNoDelayTests: XCTestCase {
         let producer = try KafkaProducer(properties: KafkaProperties(brokers: cluster.bootstrapServers))
         try producer.fetchMetadata(topics: ["t"])  // connections accepted by now
         let ports = Set(cluster.bootstrapServers.split(separator: ",").compactMap { $0.split(separator: ":").last.flatMap { Int($0) } })
-        let accepted = acceptedSockets(localPorts: ports)
+        let accepted = ownTCPSockets(localPorts: ports, state: .established)
         XCTAssertFalse(accepted.isEmpty, "no accepted connection found")
         for fd in accepted {
             var value: Int32 = 0
@@ -42,24 +42,5 @@ final class MockClusterNoDelayTests: XCTestCase {
         }
         guard bound == 0, listen(fd, 1) == 0 else { close(fd); return nil }
         return fd
-    }
-
-    /// This process's descriptors of established connections whose local port is one of these.
-    func acceptedSockets(localPorts: Set<Int>) -> [Int32] {
-        var inodes = Set<Substring>()
-        for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-            let text = readProcFile(table) ?? ""
-            for line in text.split(separator: "\n").dropFirst() {
-                let f = line.split(separator: " ")
-                guard f.count > 9, f[3] == "01", let port = f[1].split(separator: ":").last.flatMap({ Int($0, radix: 16) }),
-                      localPorts.contains(port) else { continue }
-                inodes.insert(f[9])
-            }
-        }
-        return ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap { name in
-            guard let link = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + name),
-                  inodes.contains(link.dropFirst("socket:[".count).dropLast()) else { return nil }
-            return Int32(name)
-        }
     }
 }
