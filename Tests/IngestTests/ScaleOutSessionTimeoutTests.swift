@@ -8,22 +8,6 @@ import XCTest
 /// brokers refuse timeouts below `group.min.session.timeout.ms`; the mock cluster refuses
 /// nothing, so the refusal is injected as the coordinator's answer to JoinGroup.
 final class ScaleOutSessionTimeoutTests: XCTestCase {
-    struct Reading: Sendable, StateCodable {
-        var key: String
-        func encode(to w: inout StateWriter) { w.write(key) }
-        static func decode(from r: inout StateReader) throws -> Reading { Reading(key: try r.readString()) }
-    }
-
-    /// "KEY TIME_MS" per message.
-    struct ReadingDecoder: KafkaMessageDecoder {
-        struct Malformed: Error {}
-        mutating func decode(_ m: KafkaMessage, emit: (Reading, Timestamp) throws -> Void) throws {
-            let f = String(decoding: m.value, as: UTF8.self).split(separator: " ")
-            guard f.count == 2, let t = Int64(f[1]) else { throw Malformed() }
-            try emit(Reading(key: String(f[0])), t)
-        }
-    }
-
     static let joinGroup: Int16 = 11
     static let invalidSessionTimeout: Int32 = 26
 
@@ -38,12 +22,12 @@ final class ScaleOutSessionTimeoutTests: XCTestCase {
 
     override func tearDown() { try? FileManager.default.removeItem(atPath: work) }
 
-    func job(properties: KafkaProperties = [:]) throws -> ScaleOutJob<ReadingDecoder, String, String> {
+    func job(properties: KafkaProperties = [:]) throws -> ScaleOutJob<KeyedReadingDecoder, String, String> {
         var options = ScaleOutOptions(brokers: cluster.bootstrapServers, group: "g", inputTopic: "in", outputTopic: "out",
                                       repartitionPartitions: 2, stateDirectory: work)
         options.outOfOrderness = .milliseconds(0)
         options.properties = properties
-        return try ScaleOutJob(options, decoder: { ReadingDecoder() }, key: \.key) { readings in
+        return try ScaleOutJob(options, decoder: { KeyedReadingDecoder() }, key: \.key) { readings in
             readings.window(.tumbling(.seconds(1))).aggregate(StatsAggregate { _ in 1 }) { k, w, s in "\(k) \(w.start) \(s.count)" }
         } encode: { KafkaOutputRecord(value: Array($0.utf8)) }
     }

@@ -8,24 +8,6 @@ import XCTest
 /// repartition topic when one (input partition, stateful partition) batch needs several
 /// messages.
 final class ScaleOutShuffleTests: XCTestCase {
-    struct Reading: Sendable, StateCodable {
-        var key: String
-        func encode(to w: inout StateWriter) { w.write(key) }
-        static func decode(from r: inout StateReader) throws -> Reading { Reading(key: try r.readString()) }
-    }
-
-    /// One "KEY TIME_MS" per line.
-    struct LinesDecoder: KafkaMessageDecoder {
-        struct Malformed: Error {}
-        mutating func decode(_ m: KafkaMessage, emit: (Reading, Timestamp) throws -> Void) throws {
-            for line in String(decoding: m.value, as: UTF8.self).split(separator: "\n") {
-                let f = line.split(separator: " ")
-                guard f.count == 2, let t = Int64(f[1]) else { throw Malformed() }
-                try emit(Reading(key: String(f[0])), t)
-            }
-        }
-    }
-
     /// 6,000 records of one input partition, all for the one stateful partition, written at
     /// once: three messages, and only the last carries the watermark after all of them (the
     /// stateful stage may move event time on between two messages; were the first to carry
@@ -43,7 +25,7 @@ final class ScaleOutShuffleTests: XCTestCase {
         var options = ScaleOutOptions(brokers: cluster.bootstrapServers, group: "g", inputTopic: "in", outputTopic: "out",
                                       repartitionPartitions: 1, stateDirectory: "/nonexistent")
         options.outOfOrderness = .milliseconds(0)
-        let stage = try ShuffleStage(options: options, decoder: LinesDecoder(), keyOf: { $0.key }, logger: Logger(label: "test"))
+        let stage = try ShuffleStage(options: options, decoder: KeyedReadingDecoder(), keyOf: { $0.key }, logger: Logger(label: "test"))
         defer { stage.close() }
         var read = 0
         let deadline = Date().addingTimeInterval(30)
