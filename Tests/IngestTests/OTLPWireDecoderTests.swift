@@ -129,6 +129,44 @@ final class OTLPWireDecoderTests: XCTestCase {
         }
     }
 
+    /// A span names its origin by index into its own message's origins, and the source reuses
+    /// one decoder for every message: records kept from a message must still name that
+    /// message's resource and scope after the decoder has moved on, including past a message
+    /// it rejected.
+    func testRecordsKeepTheirOwnMessagesOriginsAfterTheDecoderMovesOn() throws {
+        func message(service: String, scopes: Int) throws -> [UInt8] {
+            var request = Request()
+            var rs = Opentelemetry_Proto_Trace_V1_ResourceSpans()
+            rs.resource.attributes = [kv("service.name") { $0.stringValue = service }]
+            for sc in 0..<scopes {
+                var ss = Opentelemetry_Proto_Trace_V1_ScopeSpans()
+                ss.scope.name = "\(service)-scope-\(sc)"
+                var span = Opentelemetry_Proto_Trace_V1_Span()
+                span.traceID = Data(repeating: 1, count: 16)
+                span.spanID = Data(repeating: UInt8(sc + 1), count: 8)
+                span.name = "op"
+                ss.spans = [span]
+                rs.scopeSpans.append(ss)
+            }
+            request.resourceSpans = [rs]
+            return try request.serializedBytes()
+        }
+        var decoder = OTLPSpanDecoder()
+        var kept: [SpanRecord] = []
+        func feed(_ bytes: [UInt8]) throws {
+            try bytes.withUnsafeBytes { value in
+                try decoder.decode(KafkaMessage(topic: "otlp_spans", partition: 0, offset: 0, timestamp: nil, key: nil, value: value)) { record, _ in
+                    kept.append(record)
+                }
+            }
+        }
+        try feed(try message(service: "first", scopes: 3))
+        XCTAssertThrowsError(try feed(Array(try message(service: "broken", scopes: 2).dropLast(3))))
+        try feed(try message(service: "second", scopes: 1))
+        XCTAssertEqual(kept.map { $0.origin.serviceName }, ["first", "first", "first", "second"])
+        XCTAssertEqual(kept.map(\.origin.scopeName), ["first-scope-0", "first-scope-1", "first-scope-2", "second-scope-0"])
+    }
+
     func testEveryTruncationIsRejectedOrIsAShorterValidMessage() throws {
         let bytes: [UInt8] = try sampleRequest().serializedBytes()
         for cut in 0..<bytes.count {

@@ -44,7 +44,6 @@ public struct OTLPSpanDecoder: KafkaMessageDecoder {
 
     public mutating func decode(_ message: KafkaMessage, emit: (SpanRecord, Timestamp) throws -> Void) throws {
         spans.removeAll(keepingCapacity: true)
-        origins.removeAll(keepingCapacity: true)
         let bytes: OTLPMessageBytes
         switch encoding {
         case .proto:
@@ -54,13 +53,11 @@ public struct OTLPSpanDecoder: KafkaMessageDecoder {
             let binary: [UInt8] = try request.serializedBytes()
             bytes = try binary.withUnsafeBytes { try OTLPTraceWire.decode($0, into: &spans, origins: &origins) }
         }
-        // Each record is made as it is emitted: its origin and message are retained once, for
-        // the record. (Records kept in an array and then emitted were copied once more.)
+        // Each record is made as it is emitted: its message is retained once, for the record.
+        // (Records kept in an array and then emitted were copied once more.)
         try spans.withUnsafeBufferPointer { all in
-            try origins.withUnsafeBufferPointer { origin in
-                for f in all {
-                    try emit(SpanRecord(f, origin: origin[Int(f.origin)], message: bytes), Timestamp(f.startTimeUnixNano / 1_000_000))
-                }
+            for f in all {
+                try emit(SpanRecord(f, message: bytes), Timestamp(f.startTimeUnixNano / 1_000_000))
             }
         }
     }

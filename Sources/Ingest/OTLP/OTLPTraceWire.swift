@@ -8,18 +8,20 @@ enum OTLPTraceWire {
     static func decode(_ value: UnsafeRawBufferPointer, into spans: inout [SpanRecord]) throws {
         var fields: [SpanFields] = [], origins: [TelemetryOrigin] = []
         let message = try decode(value, into: &fields, origins: &origins)
-        spans += fields.map { SpanRecord($0, origin: origins[Int($0.origin)], message: message) }
+        spans += fields.map { SpanRecord($0, message: message) }
     }
 
-    /// The request's spans as `SpanFields` (each naming its origin in `origins`), and the copy
-    /// of the message they point into. Fields hold no references, so a batch of them costs no
-    /// reference counting until each becomes a `SpanRecord`. Throws, having appended nothing,
-    /// if the message is not a valid OTLP trace request.
+    /// The request's spans as `SpanFields` (each naming its origin by index), and the copy of
+    /// the message they point into, which holds their origins. Fields hold no references, so a
+    /// batch of them costs no reference counting until each becomes a `SpanRecord`. `origins`
+    /// is scratch space (emptied first). Throws, having appended nothing, if the message is
+    /// not a valid OTLP trace request.
     static func decode(_ value: UnsafeRawBufferPointer, into spans: inout [SpanFields], origins: inout [TelemetryOrigin]) throws -> OTLPMessageBytes {
-        let message = OTLPMessageBytes(Array(value))
-        let first = spans.count, firstOrigin = origins.count
+        let copy = Array(value)
+        let first = spans.count
+        origins.removeAll(keepingCapacity: true)
         do {
-            try message.bytes.withUnsafeBytes { b in
+            try copy.withUnsafeBytes { b in
                 var request = ProtoReader(b, 0..<b.count)
                 while !request.atEnd {
                     let (field, wire) = try request.tag()
@@ -29,10 +31,10 @@ enum OTLPTraceWire {
             }
         } catch {
             spans.removeSubrange(first...)
-            origins.removeSubrange(firstOrigin...)
+            origins.removeAll(keepingCapacity: true)
             throw error
         }
-        return message
+        return OTLPMessageBytes(copy, origins: origins)
     }
 
     static func resourceSpans(_ b: UnsafeRawBufferPointer, _ range: Range<Int>,
