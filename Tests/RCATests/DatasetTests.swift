@@ -30,6 +30,35 @@ final class DatasetTests: XCTestCase {
         XCTAssertThrowsError(try t.column("d")) { XCTAssertTrue("\($0)".contains("no column d")) }
     }
 
+    /// PetShop's incident window is the first 5-minute bucket that starts after the target
+    /// time, also when the target falls exactly on a bucket's start (the dataset's authors
+    /// analyse that bucket: the third of every issue's file).
+    func testAPetShopIncidentStartsAtTheFirstBucketAfterTheTarget() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-petshop-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let fm = FileManager.default
+        try fm.createDirectory(at: dir.appendingPathComponent("s/test/aligned"), withIntermediateDirectories: true)
+        try fm.createDirectory(at: dir.appendingPathComponent("s/test/inside"), withIntermediateDirectories: true)
+        try """
+            case_id,scenario,target_node,target_metric,target_timestamp,root_cause_node
+            s/test/aligned,s,web,latency,1300,db
+            s/test/inside,s,web,latency,1450,db
+
+            """.write(to: dir.appendingPathComponent("cases.csv"), atomically: true, encoding: .utf8)
+        try ",web,db\nweb,0,1\ndb,0,0\n".write(to: dir.appendingPathComponent("s/graph.csv"), atomically: true, encoding: .utf8)
+        // Three header rows (component, metric, statistic), the timestamp row, five buckets.
+        let metrics = ",web,db\n,latency,latency\n,Average,Average\nunix_timestamp,,\n"
+            + [1000, 1300, 1600, 1900, 2200].map { "\($0).0,0.1,0.01\n" }.joined()
+        for issue in ["aligned", "inside"] {
+            try metrics.write(to: dir.appendingPathComponent("s/test/\(issue)/metrics.csv"), atomically: true, encoding: .utf8)
+        }
+        XCTAssertTrue(PetShopDataset.isLayout(dir))
+        let cases = try PetShopDataset.load(dir)
+        XCTAssertEqual(cases.map(\.id), ["s/test/aligned", "s/test/inside"])
+        XCTAssertEqual(cases.map(\.incidentStart), [1_600_000, 1_600_000])
+        XCTAssertEqual(cases.map(\.incidentEnd), [1_900_000, 1_900_000])
+    }
+
     func testTheGraphExportsAsJSONAndDOT() throws {
         var system = SyntheticSystem()
         for s in 0..<5 { system.request(chain: ["web", "db-proxy"], second: s, lines: ["db-proxy": [7]], errors: ["db-proxy"]) }
