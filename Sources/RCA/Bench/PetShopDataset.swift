@@ -41,8 +41,8 @@ public enum PetShopDataset {
             // The call graph is static: give it to the incident window and the baseline alike.
             // The incident window is the first bucket that starts after the target time: the
             // one holding it began before the issue, and one starting at that very second has
-            // not seen the issue take effect. (It is the third bucket of every issue's file,
-            // the one the dataset's authors analyse.)
+            // not seen the issue take effect. (In every development issue it is the file's
+            // third bucket, the one the dataset's authors analyse.)
             let start = issue.lazy.map { Int64($0.timeNanos / 1_000_000_000) }.filter { $0 > target }.min() ?? target + 1
             let firstNanos = records.map(\.timeNanos).min() ?? UInt64(start) * 1_000_000_000
             let edges = graphs[scenario]!
