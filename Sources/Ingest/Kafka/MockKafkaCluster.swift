@@ -10,6 +10,11 @@ public final class MockKafkaCluster: @unchecked Sendable {
     public let brokerCount: Int
     /// Listeners set to TCP_NODELAY (every broker's, on Linux): see `setNoDelayOnListeners`.
     public let noDelayListeners: Int
+    /// The brokers' loopback ports, from `bootstrapServers`.
+    var listenerPorts: Set<Int> { Self.ports(bootstrapServers) }
+    static func ports(_ bootstrap: String) -> Set<Int> {
+        Set(bootstrap.split(separator: ",").compactMap { $0.split(separator: ":").last.flatMap { Int($0) } })
+    }
 
     public init(brokers: Int = 3) throws {
         let conf = try KafkaProperties(dictionaryLiteral: ("log_level", "3")).makeConf()
@@ -27,8 +32,7 @@ public final class MockKafkaCluster: @unchecked Sendable {
         brokerCount = brokers
         bootstrapServers = String(cString: rd_kafka_mock_cluster_bootstraps(mc))
         // Before any client connects: accepted connections take the option from the listener.
-        let ports = bootstrapServers.split(separator: ",").compactMap { $0.split(separator: ":").last.flatMap { Int($0) } }
-        noDelayListeners = setNoDelayOnListeners(ports: Set(ports))
+        noDelayListeners = setNoDelayOnListeners(ports: Self.ports(bootstrapServers))
     }
 
     deinit {

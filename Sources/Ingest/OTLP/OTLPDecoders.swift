@@ -38,7 +38,6 @@ func decodeRequest<M: SwiftProtobuf.Message>(_ type: M.Type, _ value: UnsafeRawB
 public struct OTLPSpanDecoder: KafkaMessageDecoder {
     public let encoding: OTLPEncoding
     private var spans: [SpanFields] = []
-    private var origins: [TelemetryOrigin] = []
 
     public init(encoding: OTLPEncoding = .proto) { self.encoding = encoding }
 
@@ -47,11 +46,11 @@ public struct OTLPSpanDecoder: KafkaMessageDecoder {
         let bytes: OTLPMessageBytes
         switch encoding {
         case .proto:
-            bytes = try OTLPTraceWire.decode(message.value, into: &spans, origins: &origins)
+            bytes = try OTLPTraceWire.decode(message.value, into: &spans)
         case .json:
             let request = try decodeRequest(Opentelemetry_Proto_Collector_Trace_V1_ExportTraceServiceRequest.self, message.value, .json)
             let binary: [UInt8] = try request.serializedBytes()
-            bytes = try binary.withUnsafeBytes { try OTLPTraceWire.decode($0, into: &spans, origins: &origins) }
+            bytes = try binary.withUnsafeBytes { try OTLPTraceWire.decode($0, into: &spans) }
         }
         // Each record is made as it is emitted: its message is retained once, for the record.
         // (Records kept in an array and then emitted were copied once more.)

@@ -6,20 +6,19 @@ enum OTLPTraceWire {
     /// Appends every span of the request to `spans`; throws, having appended nothing, if the
     /// message is not a valid OTLP trace request.
     static func decode(_ value: UnsafeRawBufferPointer, into spans: inout [SpanRecord]) throws {
-        var fields: [SpanFields] = [], origins: [TelemetryOrigin] = []
-        let message = try decode(value, into: &fields, origins: &origins)
+        var fields: [SpanFields] = []
+        let message = try decode(value, into: &fields)
         spans += fields.map { SpanRecord($0, message: message) }
     }
 
     /// The request's spans as `SpanFields` (each naming its origin by index), and the copy of
     /// the message they point into, which holds their origins. Fields hold no references, so a
-    /// batch of them costs no reference counting until each becomes a `SpanRecord`. `origins`
-    /// is scratch space (emptied first). Throws, having appended nothing, if the message is
-    /// not a valid OTLP trace request.
-    static func decode(_ value: UnsafeRawBufferPointer, into spans: inout [SpanFields], origins: inout [TelemetryOrigin]) throws -> OTLPMessageBytes {
+    /// batch of them costs no reference counting until each becomes a `SpanRecord`. Throws,
+    /// having appended nothing, if the message is not a valid OTLP trace request.
+    static func decode(_ value: UnsafeRawBufferPointer, into spans: inout [SpanFields]) throws -> OTLPMessageBytes {
         let copy = Array(value)
         let first = spans.count
-        origins.removeAll(keepingCapacity: true)
+        var origins: [TelemetryOrigin] = []  // the message keeps them: one array per message
         do {
             try copy.withUnsafeBytes { b in
                 var request = ProtoReader(b, 0..<b.count)
@@ -31,7 +30,6 @@ enum OTLPTraceWire {
             }
         } catch {
             spans.removeSubrange(first...)
-            origins.removeAll(keepingCapacity: true)
             throw error
         }
         return OTLPMessageBytes(copy, origins: origins)
