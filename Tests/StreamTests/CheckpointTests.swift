@@ -377,7 +377,18 @@ final class CheckpointTests: XCTestCase {
     // MARK: threaded runs
 
     func testPeriodicCheckpointsOnTheThreadedRuntimeKeepTheResultAndRetainK() throws {
+        try checkPeriodicCheckpoints(threading: .threadPerTask)
+    }
+
+    /// The same on shared worker threads: barriers aligned by tasks that never block their
+    /// thread, sources woken by the coordinator's mail, the final checkpoint awaited.
+    func testPeriodicCheckpointsOnSharedWorkerThreads() throws {
+        try checkPeriodicCheckpoints(threading: .threadPerCore(threads: 2))
+    }
+
+    func checkPeriodicCheckpoints(threading: ThreadingModel) throws {
         let env = StreamEnvironment(name: "periodic", parallelism: 2)
+        env.threading = threading
         var config = CheckpointConfig(directory: directory, interval: .milliseconds(5))
         config.retained = 2
         env.checkpointing = config
@@ -392,6 +403,17 @@ final class CheckpointTests: XCTestCase {
         XCTAssertTrue(job.completedCheckpoints.last!.directory.hasSuffix(String(job.completedCheckpoints.last!.id)))
         XCTAssertLessThanOrEqual(CheckpointStorage(root: directory).checkpointDirectories().count, 2)
         XCTAssertEqual(out.values.count, 10 * 3)  // 10 keys x 3 windows of 100 s (300,000 ms)
+        // The same computed directly: running sums per key (v % 100), their maximum per
+        // (sum % 10, 100 s window of the record's time v ms).
+        var sums = [Int](repeating: 0, count: 100)
+        var expected: [String: Int] = [:]
+        for v in 0..<300_000 {
+            sums[v % 100] += v
+            let s = sums[v % 100], window = "\(s % 10) \(v / 100_000 * 100_000)"
+            expected[window] = max(expected[window] ?? .min, s)
+        }
+        let actual = Dictionary(uniqueKeysWithValues: out.values.map { ("\($0.key) \($0.window.start)", $0.value) })
+        XCTAssertEqual(actual, expected, "\(threading)")
     }
 
     func testStateWithoutACoderFailsTheJobAtStartNamingTheType() throws {

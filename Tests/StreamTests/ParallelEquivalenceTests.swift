@@ -51,11 +51,21 @@ final class ParallelEquivalenceTests: XCTestCase {
         return rows.sorted()
     }
 
-    func run(_ events: [Event], _ spec: WindowSpec, parallelism: Int) throws -> [Row] {
+    /// How the job runs: its threads, and whether its source splits are kept aligned.
+    struct Setup: CustomStringConvertible {
+        var threading = ThreadingModel.threadPerTask
+        var alignmentDrift: TimeSpan?
+        var description: String { "\(threading)\(alignmentDrift.map { ", aligned within \($0.milliseconds) ms" } ?? "")" }
+    }
+
+    func run(_ events: [Event], _ spec: WindowSpec, parallelism: Int, setup: Setup = Setup()) throws -> [Row] {
         let env = StreamEnvironment(name: "equivalence", parallelism: parallelism)
         env.exchange.batchSize = 64  // many batches and watermarks interleaving across channels
+        env.threading = setup.threading
         let late = OutputTag<Event>("late")
-        let windows = env.fromCollection(events, watermarks: .boundedOutOfOrderness(.milliseconds(Self.bound)) { $0.ts })
+        var watermarks = WatermarkStrategy<Event>.boundedOutOfOrderness(.milliseconds(Self.bound)) { $0.ts }
+        if let drift = setup.alignmentDrift { watermarks = watermarks.withWatermarkAlignment(maxDrift: drift) }
+        let windows = env.fromCollection(events, watermarks: watermarks)
             .keyBy(\.key).window(spec).sideOutputLateData(late).aggregate(SumCount())
         let out = windows.map(row).collect()
         let lateOut = windows.sideOutput(late).collect()
@@ -64,14 +74,14 @@ final class ParallelEquivalenceTests: XCTestCase {
         return out.values.sorted()
     }
 
-    func check(_ spec: WindowSpec, seeds: [UInt64]) throws {
+    func check(_ spec: WindowSpec, seeds: [UInt64], setup: Setup = Setup()) throws {
         for seed in seeds {
             let events = randomEvents(seed: seed, count: 20_000, keys: 50)
             let expected = reference(events, spec)
             for p in [1, 2, 4] {
-                let actual = try run(events, spec, parallelism: p)
-                XCTAssertEqual(actual.count, expected.count, "seed \(seed), parallelism \(p): \(spec.kind)")
-                XCTAssertTrue(actual == expected, "seed \(seed), parallelism \(p): first difference "
+                let actual = try run(events, spec, parallelism: p, setup: setup)
+                XCTAssertEqual(actual.count, expected.count, "seed \(seed), parallelism \(p), \(setup): \(spec.kind)")
+                XCTAssertTrue(actual == expected, "seed \(seed), parallelism \(p), \(setup): first difference "
                               + "\(zip(actual, expected).first { $0 != $1 }.map { "\($0) vs \($1)" } ?? "in length")")
             }
         }
@@ -82,5 +92,23 @@ final class ParallelEquivalenceTests: XCTestCase {
     func testSessionWindows() throws {
         // Sparse keys so sessions both merge and close.
         try check(.session(gap: .milliseconds(2_000)), seeds: [6, 7])
+    }
+
+    /// Tasks sharing worker threads: two workers (subtasks of a chain spread over them), and
+    /// one worker running every task (a send must never wait for a task on its own thread).
+    func testTasksOnSharedWorkerThreads() throws {
+        for threads in [2, 1] {
+            let setup = Setup(threading: .threadPerCore(threads: threads))
+            try check(.tumbling(.seconds(1)), seeds: [8], setup: setup)
+            try check(.session(gap: .milliseconds(2_000)), seeds: [9], setup: setup)
+        }
+    }
+
+    /// Watermark alignment pauses splits that run ahead; what they emit must not change. A
+    /// drift below one batch's span of event time holds a split back after every batch.
+    func testAlignedSplitsGiveTheSameResults() throws {
+        for threading in [ThreadingModel.threadPerTask, .threadPerCore(threads: 2), .threadPerCore(threads: 1)] {
+            try check(.tumbling(.seconds(1)), seeds: [10], setup: Setup(threading: threading, alignmentDrift: .milliseconds(100)))
+        }
     }
 }

@@ -130,7 +130,16 @@ final class RuntimeTests: XCTestCase {
     struct Boom: Error, CustomStringConvertible { var description: String { "boom" } }
 
     func testUserErrorFailsTheJobNamingOperatorAndKeyWithoutHanging() throws {
+        try checkUserErrorFailsTheJob(threading: .threadPerTask)
+    }
+
+    func testUserErrorOnSharedWorkerThreadsFailsTheJobWithoutHanging() throws {
+        try checkUserErrorFailsTheJob(threading: .threadPerCore(threads: 2))
+    }
+
+    func checkUserErrorFailsTheJob(threading: ThreadingModel) throws {
         let env = StreamEnvironment(name: "failing", parallelism: 2)
+        env.threading = threading
         // Enough records that upstream tasks are mid-stream (and may be blocked) when it fails.
         env.generate(count: 2_000_000) { $0 }
             .keyBy { "tenant-\($0 % 1000)" }
@@ -185,5 +194,17 @@ final class RuntimeTests: XCTestCase {
         handle.cancel()
         _ = try handle.wait()
         XCTAssertLessThanOrEqual(seen.count, 1)
+
+        // On shared worker threads: the manual source (it waits for input) keeps a thread of
+        // its own, the rest share workers; cancelling wakes them all.
+        let shared = StreamEnvironment(name: "live-shared", parallelism: 2)
+        shared.threading = .threadPerCore(threads: 1)
+        let (sharedStream, sharedInput) = shared.manualSource(Int.self)
+        let sharedSeen = sharedStream.keyBy { $0 }.reduce(+).collect()
+        let sharedHandle = try shared.start()
+        sharedInput.send(1)
+        sharedHandle.cancel()
+        _ = try sharedHandle.wait()
+        XCTAssertLessThanOrEqual(sharedSeen.count, 1)
     }
 }

@@ -7,6 +7,7 @@ import Darwin
 /// Subtask `s` of `p` reads elements s, s+p, s+2p, …: every split advances through the data
 /// at the same pace, so event time stays aligned across splits.
 public struct CollectionReader<T: Sendable>: SourceReader {
+    public static var readsWithoutWaiting: Bool { true }
     let elements: [T]
     var next: Int
     let stride: Int
@@ -33,6 +34,7 @@ public struct CollectionReader<T: Sendable>: SourceReader {
 
 /// Records produced by a function of their sequence number, split like a collection.
 public struct GeneratorReader<T: Sendable>: SourceReader {
+    public static var readsWithoutWaiting: Bool { true }
     let count: Int
     let generate: @Sendable (Int) -> T
     var next: Int
@@ -61,6 +63,7 @@ public struct GeneratorReader<T: Sendable>: SourceReader {
 /// A file's lines. With parallelism p the file is cut into p byte ranges; a line belongs to
 /// the range its first byte is in (so each line is read exactly once).
 public struct LinesFileReader: SourceReader {
+    public static var readsWithoutWaiting: Bool { true }
     public struct OpenError: Error, CustomStringConvertible {
         public var path: String
         public var reason: String

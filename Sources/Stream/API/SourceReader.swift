@@ -3,6 +3,14 @@ public protocol SourceReader: SendableMetatype {
     associatedtype Record: Sendable
     /// Emits at most `limit` records into `context` and says whether more may come.
     mutating func read(into context: SourceContext<Record>, limit: Int) throws -> SourceReadResult
+    /// True when `read` never waits for input (an array, a generator, a local file): such a
+    /// source may share a worker thread with other tasks (`ThreadingModel.threadPerCore`).
+    /// A reader that polls with a timeout (Kafka, a BPF ring buffer) keeps its own thread.
+    static var readsWithoutWaiting: Bool { get }
+}
+
+extension SourceReader {
+    public static var readsWithoutWaiting: Bool { false }
 }
 
 public enum SourceReadResult: Sendable {

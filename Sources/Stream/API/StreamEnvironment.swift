@@ -11,6 +11,8 @@ public final class StreamEnvironment: @unchecked Sendable {
     /// granularity at which keyed state is redistributed on rescale. Fixed for a job's life.
     public var maxParallelism: Int = KeyGroups.defaultMaxParallelism
     public var exchange = ExchangeConfig()
+    /// Threads for the job's tasks: one per task (default) or one per core, shared.
+    public var threading = ThreadingModel.threadPerTask
     /// Checkpoints to local disk, and restore on start; nil: none (the default).
     public var checkpointing: CheckpointConfig?
     public var logger = Logger(label: "vigil.stream")
@@ -87,8 +89,8 @@ public final class StreamEnvironment: @unchecked Sendable {
     public func start() throws -> JobHandle {
         let tasks = try makeTasks(clock: WallClock(), exchange: exchange)
         let coordinator = try prepareCheckpoints(tasks, inlineIO: false)
-        let handle = JobHandle(name: name, tasks: tasks, sourceBatchSize: exchange.batchSize, coordinator: coordinator,
-                               logger: logger)
+        let handle = JobHandle(name: name, tasks: tasks, sourceBatchSize: exchange.batchSize, threading: threading,
+                               coordinator: coordinator, logger: logger)
         handle.start()
         return handle
     }

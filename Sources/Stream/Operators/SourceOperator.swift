@@ -3,6 +3,10 @@ protocol SourceDriving: AnyObject {
     /// Reads one batch and pushes it through the chain; emits watermarks, idleness and,
     /// at the end, the final watermark and end of input.
     func emitBatch(limit: Int) throws -> SourceReadResult
+    var readsWithoutWaiting: Bool { get }
+    /// Watermark alignment holds this split back for now; `worker`, if given, is woken when
+    /// it may read again.
+    func isHeldBack(orWake worker: WorkerParker?) -> Bool
 }
 
 /// The head of a source task: drives a reader and turns its event time into watermarks.
@@ -15,6 +19,8 @@ final class SourceOperator<Reader: SourceReader>: StreamOperator, SourceDriving 
     private let idleTimeout: Timestamp?
     private var lastActivity: Timestamp = 0
     private var isIdle = false
+    private let alignment: SourceSplitAlignment?
+    private let maxAlignmentDrift: Timestamp
     /// The read loop, built in `init` (which the specialised factory calls with concrete
     /// types) so that it is specialised too: `emitBatch` is reached through a protocol and
     /// would otherwise read every record through unspecialised generic code.
@@ -27,9 +33,18 @@ final class SourceOperator<Reader: SourceReader>: StreamOperator, SourceDriving 
         self.context = SourceContext(output: output, timestampOf: strategy?.timestamp)
         self.outOfOrderness = strategy?.outOfOrderness.milliseconds ?? 0
         self.idleTimeout = (idleTimeout ?? strategy?.idleTimeout)?.milliseconds
+        self.maxAlignmentDrift = strategy?.maxAlignmentDrift?.milliseconds ?? 0
+        self.alignment = strategy?.maxAlignmentDrift == nil ? nil : runtime.splitAlignment
         super.init(info: info, inputs: 0, runtime: runtime)
         outputs = [output]
         readBatch = { [unowned(unsafe) self] limit in try self.reader.read(into: self.context, limit: limit) }
+    }
+
+    var readsWithoutWaiting: Bool { Reader.readsWithoutWaiting }
+
+    func isHeldBack(orWake worker: WorkerParker?) -> Bool {
+        guard let alignment else { return false }
+        return !alignment.mayRead(split: info.subtask, maxDrift: maxAlignmentDrift, orWake: worker)
     }
 
     override func open() throws { lastActivity = processingClock.now() }
@@ -46,21 +61,30 @@ final class SourceOperator<Reader: SourceReader>: StreamOperator, SourceDriving 
         metrics.recordsIn += emitted
         if emitted > 0 || context.explicitWatermark != nil {
             lastActivity = processingClock.now()
-            if isIdle { isIdle = false; try emitWatermarkStatus(idle: false) }
+            if isIdle {
+                isIdle = false
+                alignment?.setExcluded(split: info.subtask, false)
+                try emitWatermarkStatus(idle: false)
+            }
         }
         if let wm = context.explicitWatermark {
             context.explicitWatermark = nil
+            alignment?.report(split: info.subtask, watermark: wm)
             try emitWatermark(wm)
         } else if emitted > 0, context.timestampOf != nil, context.maxTimestamp > .min {
-            try emitWatermark(context.maxTimestamp &- outOfOrderness &- 1)
+            let wm = context.maxTimestamp &- outOfOrderness &- 1
+            alignment?.report(split: info.subtask, watermark: wm)
+            try emitWatermark(wm)
         }
         switch result {
         case .finished:
+            alignment?.setExcluded(split: info.subtask, true)
             try emitWatermark(Watermarks.endOfTime)
             for o in outputs { try o.forwardEndInput() }
         case .nothingAvailable:
             if let idleTimeout, !isIdle, processingClock.now() - lastActivity >= idleTimeout {
                 isIdle = true
+                alignment?.setExcluded(split: info.subtask, true)
                 try emitWatermarkStatus(idle: true)
             }
         case .more:

@@ -50,7 +50,7 @@ public final class EmbeddedExecution {
                     }
                     progress = true
                 }
-                if task.source != nil && !task.sourceExhausted && !task.isFinished {
+                if task.source != nil && !task.sourceExhausted && !task.isFinished && !task.sourceHeldBack(orWake: nil) {
                     switch try task.emitSourceBatch(limit: sourceBatchSize) {
                     case .more, .finished: progress = true
                     case .nothingAvailable: break

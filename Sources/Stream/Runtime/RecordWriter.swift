@@ -37,6 +37,9 @@ final class RecordWriter<T: Sendable>: EventSink {
     /// For `.rebalance`: the next channel.
     private let roundRobin: UnsafeMutablePointer<Int>
     private(set) var push: Push<T>! = nil
+    /// False when the task runs on a shared worker thread, which must never block (see
+    /// `TaskInbox.send`); the task then checks `hasRoom` before each step instead.
+    var waitsWhenFull = true
 
     /// - Parameter keyHashOf: for `.keyGroups`, the stable hash of a record's key.
     init(targets: [ChannelTarget], partitioning: Partitioning, keyHashOf: ((T) -> UInt64)?,
@@ -133,7 +136,9 @@ final class RecordWriter<T: Sendable>: EventSink {
 
     private func send(_ element: StreamElement, to target: Int, urgent: Bool = true) throws {
         let t = targets[target]
-        guard let blocked = t.inbox.send(element, to: t.channel, urgent: urgent) else { throw JobCancelled() }
+        guard let blocked = t.inbox.send(element, to: t.channel, urgent: urgent, waitWhenFull: waitsWhenFull) else {
+            throw JobCancelled()
+        }
         metrics.backpressureNanos += blocked
     }
 
@@ -147,6 +152,11 @@ final class RecordWriter<T: Sendable>: EventSink {
     func endInput(_ input: Int) throws { try broadcast(.endOfData) }
     func emitBarrier(_ id: Int64) throws { try broadcast(.barrier(id)) }
     func closeChannels() throws { try broadcast(.endOfPartition) }
+
+    func hasRoom(orWake worker: WorkerParker) -> Bool {
+        for t in targets where !t.inbox.hasRoom(channel: t.channel, orWake: worker) { return false }
+        return true
+    }
 }
 
 /// The type-erased face of a record writer for the (non-generic) task.
@@ -154,6 +164,10 @@ protocol Flushable: AnyObject {
     func flushAll() throws
     func emitBarrier(_ id: Int64) throws
     func closeChannels() throws
+    var waitsWhenFull: Bool { get set }
+    /// Whether every downstream channel has room; if not, `worker` is woken when one that
+    /// had none has drained.
+    func hasRoom(orWake worker: WorkerParker) -> Bool
 }
 extension RecordWriter: Flushable {}
 

@@ -158,4 +158,6 @@ struct OperatorRuntime {
     let metrics: TaskMetrics
     /// The job takes checkpoints: transactional sinks then commit only on completion.
     var checkpointing = false
+    /// Shared by the subtasks of a source: watermark alignment between its splits.
+    var splitAlignment: SourceSplitAlignment?
 }

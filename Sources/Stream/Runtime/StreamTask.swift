@@ -65,6 +65,11 @@ final class StreamTask {
         for op in operators { try op.open() }
     }
 
+    /// Source tasks: watermark alignment holds the source back (see `SourceSplitAlignment`).
+    func sourceHeldBack(orWake worker: WorkerParker?) -> Bool {
+        source?.isHeldBack(orWake: worker) ?? false
+    }
+
     /// Source tasks: read and push one batch.
     func emitSourceBatch(limit: Int) throws -> SourceReadResult {
         guard let source else { preconditionFailure("not a source task") }
@@ -193,6 +198,13 @@ final class StreamTask {
         for op in operators {
             if let t = op.nextProcessingTime(), t <= now { try op.onProcessingTime(now) }
         }
+    }
+
+    /// Whether every downstream channel can take more (shared worker threads check this
+    /// before each step rather than block in a send); if not, `worker` is woken when it can.
+    func outputsHaveRoom(orWake worker: WorkerParker) -> Bool {
+        for w in writers where !w.hasRoom(orWake: worker) { return false }
+        return true
     }
 
     /// Sends partially filled batches downstream (before the task waits for input).

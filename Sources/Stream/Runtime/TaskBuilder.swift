@@ -40,14 +40,19 @@ enum TaskBuilder {
             inboxes.append(chainInboxes)
         }
 
+        // One per source (used only if its watermark strategy asks for alignment).
+        var alignments: [Int: SourceSplitAlignment] = [:]
+        for node in nodes where node.isSource { alignments[node.id] = SourceSplitAlignment(splits: node.parallelism) }
+
         var tasks: [StreamTask] = []
         for (c, chain) in plan.chains.enumerated() {
             let chainName = chain.nodes.map(\.name).joined(separator: " -> ")
             for s in 0..<chain.parallelism {
                 let metrics = TaskMetrics(taskName: "\(chainName) (\(s + 1)/\(chain.parallelism))")
-                let runtime = OperatorRuntime(clock: clock, metrics: metrics, checkpointing: checkpointing)
+                var runtime = OperatorRuntime(clock: clock, metrics: metrics, checkpointing: checkpointing)
                 var instances: [Int: OperatorInstance] = [:]
                 for node in chain.nodes {
+                    runtime.splitAlignment = alignments[node.id]
                     let info = OperatorInfo(
                         name: node.name, subtask: s, parallelism: node.parallelism, maxParallelism: node.maxParallelism,
                         keyGroups: KeyGroups.range(subtask: s, parallelism: node.parallelism, maxParallelism: node.maxParallelism),

@@ -25,6 +25,12 @@ public final class TaskInbox: @unchecked Sendable {
     private let wakeConsumerAt: Int
     private let wakeProducersAt: Int
 
+    /// Shared threads (`ThreadingModel.threadPerCore`): the worker running the consumer, woken
+    /// instead of signalling a thread waiting in `receive`; and per channel, the worker of a
+    /// producer that found the channel full (`hasRoom`), woken once it has drained by half.
+    var consumerWorker: WorkerParker?
+    private var roomWaiters: [WorkerParker?]
+
     public init(channels count: Int, capacityPerChannel: Int) {
         precondition(capacityPerChannel > 0)
         self.capacityPerChannel = capacityPerChannel
@@ -34,6 +40,7 @@ public final class TaskInbox: @unchecked Sendable {
         self.recycled = Array(repeating: [], count: count)
         self.paused = Array(repeating: false, count: count)
         self.highWaterMarks = Array(repeating: 0, count: count)
+        self.roomWaiters = Array(repeating: nil, count: count)
     }
 
     public var channelCount: Int { channels.count }
@@ -41,13 +48,15 @@ public final class TaskInbox: @unchecked Sendable {
     /// Appends to `channel`, waiting while it is full. Returns the nanoseconds spent waiting,
     /// or nil when the inbox was closed (the job is being cancelled). `urgent`: wake the
     /// consumer now (control events, partial batches flushed by an idle producer) rather than
-    /// when a run of batches has queued up.
+    /// when a run of batches has queued up. `waitWhenFull: false` (a producer on a shared
+    /// worker thread, which must never block it): append anyway; that producer checks
+    /// `hasRoom` before each step, so a channel exceeds its capacity by at most one step's output.
     @discardableResult
-    public func send(_ element: StreamElement, to channel: Int, urgent: Bool = true) -> UInt64? {
+    public func send(_ element: StreamElement, to channel: Int, urgent: Bool = true, waitWhenFull: Bool = true) -> UInt64? {
         lock.lock()
         defer { lock.unlock() }
         var blockedSince: UInt64 = 0
-        while !closed && channels[channel].count >= capacityPerChannel {
+        while waitWhenFull && !closed && channels[channel].count >= capacityPerChannel {
             if blockedSince == 0 { blockedSince = monotonicNanos() }
             producersWaiting += 1
             lock.waitForRoom()
@@ -61,6 +70,7 @@ public final class TaskInbox: @unchecked Sendable {
         // control event, or a lone partial batch flushed by an idle producer), not for every
         // batch. Waking per batch made the two threads ping-pong through the scheduler.
         if consumerWaiting && (queued >= wakeConsumerAt || urgent) { lock.signalData() }
+        if let consumerWorker, queued >= wakeConsumerAt || urgent || queued == 1 { consumerWorker.wake() }
         return blockedSince == 0 ? 0 : monotonicNanos() - blockedSince
     }
 
@@ -70,6 +80,7 @@ public final class TaskInbox: @unchecked Sendable {
             mail.append(message)
             lock.signalData()
         }
+        consumerWorker?.wake()
     }
 
     /// Whether mail is waiting (a cheap check for source loops between batches).
@@ -99,6 +110,10 @@ public final class TaskInbox: @unchecked Sendable {
                     nextToRead = (c + 1) % n
                     // Likewise, let blocked producers go once the channel has drained by half.
                     if producersWaiting > 0 && channels[c].count <= wakeProducersAt { lock.broadcastRoom() }
+                    if channels[c].count <= wakeProducersAt, let waiter = roomWaiters[c] {
+                        roomWaiters[c] = nil
+                        waiter.wake()
+                    }
                     return .element(element, channel: c)
                 }
             }
@@ -106,6 +121,15 @@ public final class TaskInbox: @unchecked Sendable {
             consumerWaiting = true
             lock.waitForData(deadlineNanos: deadlineNanos)
             consumerWaiting = false
+        }
+    }
+
+    /// Whether `channel` has room; if not, `worker` is woken once it has drained by half.
+    func hasRoom(channel: Int, orWake worker: WorkerParker) -> Bool {
+        lock.withLock {
+            if closed || channels[channel].count < capacityPerChannel { return true }
+            roomWaiters[channel] = worker
+            return false
         }
     }
 
@@ -134,6 +158,8 @@ public final class TaskInbox: @unchecked Sendable {
             closed = true
             lock.broadcastAll()
         }
+        consumerWorker?.wake()
+        for case let waiter? in lock.withLock({ roomWaiters }) { waiter.wake() }
     }
 
     public var highWaterMark: [Int] { lock.withLock { highWaterMarks } }

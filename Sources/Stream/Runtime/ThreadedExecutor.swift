@@ -2,13 +2,16 @@ import Foundation
 import Logging
 import Synchronization
 
-/// A running job: one thread per task. Finishes when every task finished (bounded sources),
-/// fails on the first task failure (every other task is then cancelled), or is cancelled.
+/// A running job: one thread per task, or worker threads shared by tasks (`ThreadingModel`).
+/// Finishes when every task finished (bounded sources), fails on the first task failure (every
+/// other task is then cancelled), or is cancelled.
 public final class JobHandle: @unchecked Sendable {
     public let name: String
     let tasks: [StreamTask]
     private let logger: Logger
-    private let sourceBatchSize: Int
+    let sourceBatchSize: Int
+    private let threading: ThreadingModel
+    private var workers: [SharedWorker] = []
     private let state = Mutex(State())
     private let done = DispatchSemaphore(value: 0)
     private let cancelled = Atomic<Bool>(false)
@@ -20,10 +23,12 @@ public final class JobHandle: @unchecked Sendable {
 
     let coordinator: CheckpointCoordinator?
 
-    init(name: String, tasks: [StreamTask], sourceBatchSize: Int, coordinator: CheckpointCoordinator?, logger: Logger) {
+    init(name: String, tasks: [StreamTask], sourceBatchSize: Int, threading: ThreadingModel,
+         coordinator: CheckpointCoordinator?, logger: Logger) {
         self.name = name
         self.tasks = tasks
         self.sourceBatchSize = sourceBatchSize
+        self.threading = threading
         self.coordinator = coordinator
         self.logger = logger
     }
@@ -39,7 +44,27 @@ public final class JobHandle: @unchecked Sendable {
             thread.name = "checkpoints"
             thread.start()
         }
-        for task in tasks {
+        var ownThread = tasks
+        if case .threadPerCore(let threads) = threading {
+            ownThread = []
+            let widest = tasks.map(\.head.info.parallelism).max() ?? 1
+            let count = max(1, threads ?? min(ProcessInfo.processInfo.activeProcessorCount, widest))
+            workers = (0..<count).map { SharedWorker(index: $0, job: self) }
+            for task in tasks {
+                if let source = task.source, !source.readsWithoutWaiting {
+                    ownThread.append(task)
+                } else {
+                    workers[task.head.info.subtask % count].add(task)
+                }
+            }
+            for worker in workers where worker.hasTasks {
+                let thread = Thread { worker.run() }
+                thread.name = "worker-\(worker.index)"
+                thread.stackSize = 4 << 20
+                thread.start()
+            }
+        }
+        for task in ownThread {
             let box = UncheckedBox(task)
             let thread = Thread { [self] in self.runTask(box.value) }
             thread.name = String(task.name.prefix(15))
@@ -61,7 +86,10 @@ public final class JobHandle: @unchecked Sendable {
         cancelled.store(true, ordering: .relaxed)
         coordinator?.stop()
         for task in tasks { task.inbox?.close() }
+        for worker in workers { worker.wake() }
     }
+
+    var isCancelled: Bool { cancelled.load(ordering: .relaxed) }
 
     /// What SIGTERM should do: a checkpoint, then every task stops once it has acted on that
     /// checkpoint's completion (committed its transactions, its Kafka offsets), so a restart
@@ -120,12 +148,15 @@ public final class JobHandle: @unchecked Sendable {
             if task.source != nil { try runSource(task) } else { try runOperatorTask(task) }
             try task.closeOutputs()
             task.close()
+            task.metrics.cpuNanos = threadCPUNanos()
             finished(task, error: nil)
         } catch is JobCancelled {
             task.close()
+            task.metrics.cpuNanos = threadCPUNanos()
             finished(task, error: nil)
         } catch {
             task.close()
+            task.metrics.cpuNanos = threadCPUNanos()
             finished(task, error: error)
         }
     }
@@ -146,6 +177,11 @@ public final class JobHandle: @unchecked Sendable {
             }
             if let t = task.nextProcessingTime(), t <= task.clock.now() {
                 try task.fireProcessingTimers(now: task.clock.now())
+            }
+            if task.sourceHeldBack(orWake: nil) {
+                try task.flushOutputs()
+                usleep(200)  // until the slowest split catches up
+                continue
             }
             if case .nothingAvailable = try task.emitSourceBatch(limit: sourceBatchSize) {
                 try task.flushOutputs()
@@ -190,8 +226,9 @@ public final class JobHandle: @unchecked Sendable {
         }
     }
 
-    private func finished(_ task: StreamTask, error: (any Error)?) {
-        task.metrics.cpuNanos = threadCPUNanos()  // before anyone can see the job as done
+    /// A task is done (its CPU time already recorded: the job's metrics may be read as soon as
+    /// the last task is done).
+    func finished(_ task: StreamTask, error: (any Error)?) {
         let isLast: Bool = state.withLock { s in
             if let error, s.failure == nil {
                 s.failure = JobFailedError(jobName: name, taskName: task.name, cause: error)
