@@ -86,6 +86,8 @@ public final class TaskInbox: @unchecked Sendable {
     /// Whether mail is waiting (a cheap check for source loops between batches).
     public var hasMail: Bool { lock.withLock { !mail.isEmpty } }
 
+    var hasMailOrIsClosed: Bool { lock.withLock { !mail.isEmpty || closed } }
+
     public enum Received {
         case mail(TaskMail)
         case element(StreamElement, channel: Int)

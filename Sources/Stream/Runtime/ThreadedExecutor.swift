@@ -58,7 +58,7 @@ public final class JobHandle: @unchecked Sendable {
                 }
             }
             for worker in workers where worker.hasTasks {
-                let thread = Thread { worker.run() }
+                let thread = Thread { [self] in withExtendedLifetime(self) { worker.run() } }
                 thread.name = "worker-\(worker.index)"
                 thread.stackSize = 4 << 20
                 thread.start()

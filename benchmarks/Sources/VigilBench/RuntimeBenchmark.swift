@@ -109,15 +109,23 @@ extension LatencyStats {
     }
 }
 
-func runVigil(_ events: [LatencyEvent], parallelism: Int) throws -> (seconds: Double, totals: ResultTotals, metrics: JobMetrics) {
+func runVigil(_ events: [LatencyEvent], parallelism: Int, threading: ThreadingModel = .threadPerTask) throws
+    -> (seconds: Double, totals: ResultTotals, metrics: JobMetrics)
+{
     let env = StreamEnvironment(name: "runtime-benchmark", parallelism: parallelism)
+    env.threading = threading
     // Experiments: VIGIL_EXCHANGE="BATCH,CHANNEL" sets the exchange's batch size and channel capacity.
     if let spec = ProcessInfo.processInfo.environment["VIGIL_EXCHANGE"]?.split(separator: ",").compactMap({ Int($0) }), spec.count == 2 {
         env.exchange = ExchangeConfig(batchSize: spec[0], channelCapacity: spec[1])
     }
     let totals = ResultTotals()
-    env.fromCollection(events, name: "events",
-                       watermarks: .boundedOutOfOrderness(.milliseconds(disorder)) { $0.timestamp })
+    // Watermark alignment keeps the two splits within one window of each other: without it a
+    // split that gets ahead stays ahead, and the windows of both times stay open (one run in
+    // four kept ~200 windows open instead of 2, at half the speed). Results are identical.
+    let drift = ProcessInfo.processInfo.environment["VIGIL_DRIFT"].flatMap(Int64.init) ?? windowSize
+    var watermarks = WatermarkStrategy<LatencyEvent>.boundedOutOfOrderness(.milliseconds(disorder)) { $0.timestamp }
+    if drift > 0 { watermarks = watermarks.withWatermarkAlignment(maxDrift: .milliseconds(drift)) }
+    env.fromCollection(events, name: "events", watermarks: watermarks)
         .keyBy { $0.service }
         .window(.tumbling(.milliseconds(windowSize)))
         .aggregate(LatencyAggregate())
@@ -159,39 +167,53 @@ func runtimeBenchmark(quick: Bool) throws -> Figures {
     // A profiling aid: VIGIL_RUNTIME_PROFILE=P runs only Vigil at parallelism P, so that a
     // profiler's samples are of that run alone.
     if let p = ProcessInfo.processInfo.environment["VIGIL_RUNTIME_PROFILE"].flatMap(Int.init) {
-        for _ in 0..<repetitions {
-            let (seconds, _, _) = try runVigil(events, parallelism: p)
-            print("parallelism \(p): " + formatRate(Double(count) / seconds))
+        for _ in 0..<(ProcessInfo.processInfo.environment["VIGIL_RUNTIME_RUNS"].flatMap(Int.init) ?? repetitions) {
+            let threading: ThreadingModel = switch ProcessInfo.processInfo.environment["VIGIL_THREADING"] {
+            case "core": .threadPerCore()
+            case "core1": .threadPerCore(threads: 1)
+            default: .threadPerTask
+            }
+            let (seconds, _, metrics) = try runVigil(events, parallelism: p, threading: threading)
+            let cpu = metrics.tasks.map { "\($0.name) \(Int(Double($0.cpuNanos) / Double(count))) ns" }.joined(separator: ", ")
+            print("parallelism \(p): " + formatRate(Double(count) / seconds) + "  CPU per event: " + cpu)
         }
         return Figures()
     }
     let halves = [events.filter { $0.service % 2 == 0 }, events.filter { $0.service % 2 == 1 }]
     let rssAfterGeneration = currentRSSMegabytes()
 
-    var reference: [Double] = [], referenceTwo: [Double] = [], p1: [Double] = [], p2: [Double] = []
+    // The job as Vigil runs it best: one worker thread per core. The same job with a thread per
+    // task, for comparison. Each variant: (label, parallelism, threads).
+    let variants: [(label: String, parallelism: Int, threading: ThreadingModel)] = [
+        ("p1", 1, .threadPerCore()), ("p2", 2, .threadPerCore()),
+        ("p1_thread_per_task", 1, .threadPerTask), ("p2_thread_per_task", 2, .threadPerTask),
+    ]
+    var reference: [Double] = [], referenceTwo: [Double] = []
+    var seconds: [String: [Double]] = [:]
     var expected = (count: 0, checksum: 0.0)
     // CPU nanoseconds per event spent in each kind of task (where parallelism 2's time goes).
     var cpuPerEvent: [String: [Double]] = [:]
-    // Interleave the three so that machine noise hits them alike.
+    // Interleave them all so that machine noise hits them alike.
     for _ in 0..<repetitions {
         reference.append(time { expected = referenceLoop(events) })
         referenceTwo.append(referenceLoopTwoThreads(halves))
-        for (p, into) in [(1, 0), (2, 1)] {
-            let (seconds, totals, metrics) = try runVigil(events, parallelism: p)
-            for (label, prefix) in [("p\(p)_source", "events"), ("p\(p)_window", "window")] where p == 2 || prefix == "events" {
+        for (label, p, threading) in variants {
+            let (elapsed, totals, metrics) = try runVigil(events, parallelism: p, threading: threading)
+            for (kind, prefix) in [("source", "events"), ("window", "window")] where p == 2 || kind == "source" {
                 let ns = metrics.task(named: prefix).reduce(0.0) { $0 + Double($1.cpuNanos) }
-                cpuPerEvent[label, default: []].append(ns / Double(count))
+                cpuPerEvent["\(label)_\(kind)", default: []].append(ns / Double(count))
             }
             guard totals.count == expected.count, abs(totals.checksum - expected.checksum) < 1e-6 * abs(expected.checksum) else {
-                throw BenchmarkError("parallelism \(p) produced \(totals.count) results (checksum \(totals.checksum)); the reference \(expected.count) (\(expected.checksum))")
+                throw BenchmarkError("\(label) produced \(totals.count) results (checksum \(totals.checksum)); the reference \(expected.count) (\(expected.checksum))")
             }
-            if into == 0 { p1.append(seconds) } else { p2.append(seconds) }
+            seconds[label, default: []].append(elapsed)
         }
     }
     let referenceRate = Double(count) / median(reference)
     let referenceTwoRate = Double(count) / median(referenceTwo)
-    let p1Rate = Double(count) / median(p1)
-    let p2Rate = Double(count) / median(p2)
+    let rate = seconds.mapValues { Double(count) / median($0) }
+    let (p1Rate, p2Rate) = (rate["p1"]!, rate["p2"]!)
+    let (p1TaskRate, p2TaskRate) = (rate["p1_thread_per_task"]!, rate["p2_thread_per_task"]!)
     var f = Figures()
     f.set("events", count)
     f.set("window_results", expected.count)
@@ -200,22 +222,26 @@ func runtimeBenchmark(quick: Bool) throws -> Figures {
     f["reference_events_per_s"] = referenceRate
     f["ratio_p1_vs_reference"] = p1Rate / referenceRate
     f["scaling_p2_over_p1"] = p2Rate / p1Rate
+    f["events_per_s_p1_thread_per_task"] = p1TaskRate
+    f["events_per_s_p2_thread_per_task"] = p2TaskRate
+    f["scaling_p2_over_p1_thread_per_task"] = p2TaskRate / p1TaskRate
     f["reference_two_threads_events_per_s"] = referenceTwoRate
     f["reference_scaling_two_threads"] = referenceTwoRate / referenceRate
     f["peak_rss_mb"] = peakRSSMegabytes()
     f["input_array_rss_mb"] = rssAfterGeneration
     for (label, values) in cpuPerEvent.sorted(by: { $0.key < $1.key }) { f["cpu_ns_per_event_\(label)"] = median(values) }
-    printTable("results (median of \(repetitions))", [
+    printTable("results (median of \(repetitions); one worker thread per core)", [
         ("hand-written loop", formatRate(referenceRate)),
         ("... two at once, half the keys each", formatRate(referenceTwoRate) + String(format: "   %.2f x one (the machine's ceiling for 2 threads)", referenceTwoRate / referenceRate)),
         ("vigil parallelism 1", formatRate(p1Rate) + String(format: "   %.2f x the loop", p1Rate / referenceRate)),
         ("vigil parallelism 2", formatRate(p2Rate) + String(format: "   %.2f x parallelism 1", p2Rate / p1Rate)),
+        ("thread per task, parallelism 1", formatRate(p1TaskRate) + String(format: "   %.2f x the loop", p1TaskRate / referenceRate)),
+        ("thread per task, parallelism 2", formatRate(p2TaskRate) + String(format: "   %.2f x parallelism 1", p2TaskRate / p1TaskRate)),
         ("window results", "\(expected.count) (identical count and checksum in every run)"),
         ("peak RSS", String(format: "%.0f MiB (of which the pre-generated inputs, whole and halved: %.0f MiB)", peakRSSMegabytes(), rssAfterGeneration)),
     ])
-    printTable("CPU time per event, by task (median)", cpuPerEvent.sorted(by: { $0.key < $1.key }).map {
-        ($0.key == "p1_source" ? "parallelism 1 (one chained task)" : $0.key.replacingOccurrences(of: "_", with: " ") + " tasks (all subtasks)",
-         String(format: "%.0f ns", median($0.value)))
+    printTable("CPU time per event, by task (median; p1: the one chained task)", cpuPerEvent.sorted(by: { $0.key < $1.key }).map {
+        ($0.key.replacingOccurrences(of: "_", with: " ") + " tasks (all subtasks)", String(format: "%.0f ns", median($0.value)))
     })
     return f
 }
