@@ -179,6 +179,24 @@ final class RuntimeTests: XCTestCase {
         XCTAssertThrowsError(try env2.execute()) { XCTAssertTrue("\($0)".contains("window size must be positive"), "\($0)") }
     }
 
+    /// A worker whose tasks have nothing queued sleeps until the earliest processing-time
+    /// timer among them: a processing-time window fires with no further input.
+    func testProcessingTimeWindowsFireOnAnIdleSharedWorker() throws {
+        let env = StreamEnvironment(name: "processing-time", parallelism: 2)  // the windows on workers, not chained to the source
+        env.threading = .threadPerCore(threads: 1)
+        let (stream, input) = env.manualSource(Int.self)
+        let out = stream.keyBy { $0 % 2 }.window(.tumbling(.milliseconds(300), time: .processingTime)).reduce(+).collect()
+        let job = try env.start()
+        for n in 1...4 { input.send(n) }
+        // Observed, not timed: at most 10 s for a 300 ms window to fire. Nothing arrives after
+        // the four records, so only the worker's timer deadline can wake it to fire them.
+        let deadline = Date().addingTimeInterval(10)
+        while out.values.map(\.value).reduce(0, +) < 10 && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        job.cancel()
+        _ = try job.wait()
+        XCTAssertEqual(out.values.map(\.value).reduce(0, +), 1 + 2 + 3 + 4, "every record's window fired: \(out.values)")
+    }
+
     func testAsyncRunAndCancel() async throws {
         let env = StreamEnvironment(name: "async")
         let out = env.fromCollection(Array(0..<1_000)).collect()
