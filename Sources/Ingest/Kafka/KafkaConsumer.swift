@@ -54,9 +54,24 @@ final class KafkaConsumer: @unchecked Sendable {
     }
 
     private var closed = false
+    private var subscribed = false
+
+    /// Subscribed, but no rebalance has reached this member yet: it may have joined its group
+    /// (an assignor chosen) without a completed SyncGroup. librdkafka calls the rebalance
+    /// callback after every completed SyncGroup, an empty assignment included.
+    var assignmentNeverCompleted: Bool { subscribed && !listener.rebalanced }
 
     deinit {
         close()
+        // librdkafka before 2.2.1 aborts the process in `rd_kafka_destroy` when a member has
+        // joined but never completed a SyncGroup (issue #4312: the cooperative-sticky
+        // assignor's state is NULL and its destructor asserts it is not). Such a member (one
+        // stopped in the middle of its first rebalance) has left its group in `close`; its
+        // handle is not destroyed: the threads end with the process.
+        if assignmentNeverCompleted {
+            logger.notice("not destroying a consumer that never completed its first rebalance (librdkafka issue #4312)")
+            return
+        }
         rd_kafka_destroy(handle)
     }
 
@@ -70,6 +85,7 @@ final class KafkaConsumer: @unchecked Sendable {
         let list = rd_kafka_topic_partition_list_new(Int32(topics.count))!
         defer { rd_kafka_topic_partition_list_destroy(list) }
         for t in topics { rd_kafka_topic_partition_list_add(list, t, KafkaOffset.unassignedPartition) }
+        subscribed = true
         let err = rd_kafka_subscribe(handle, list)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError("subscribing to \(topics)", err: err) }
     }
@@ -220,6 +236,8 @@ final class KafkaConsumer: @unchecked Sendable {
 private final class RebalanceListener {
     weak var handler: (any RebalanceHandler)?
     var assignment: Set<TopicPartition> = []
+    /// A rebalance (assignment or revocation) has reached this member.
+    var rebalanced = false
     /// An assignment librdkafka refused: thrown by the next poll.
     var failure: KafkaError?
     let logger: Logger
@@ -228,6 +246,7 @@ private final class RebalanceListener {
 
     func rebalance(_ rk: OpaquePointer, _ err: rd_kafka_resp_err_t,
                    _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) {
+        rebalanced = true
         let cooperative = String(cString: rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE"
         let elements = list.elements
         let partitions = elements.map(\.1)

@@ -1,0 +1,29 @@
+@testable import Ingest
+import CRdKafka
+import Foundation
+import XCTest
+
+/// librdkafka before 2.2.1 aborts in `rd_kafka_destroy` when a cooperative-sticky member has
+/// joined its group (the assignor is chosen) but never completed a SyncGroup (the assignor's
+/// state is still NULL): librdkafka issue #4312. A process stopped during a rebalance hit it
+/// (the scale-out test's stopped processes exited with SIGABRT). This member's SyncGroup
+/// requests all fail, so it stays in that window; dropping it must not take the process down.
+final class KafkaConsumerCloseTests: XCTestCase {
+    func testAMemberThatJoinedButNeverGotAnAssignmentClosesWithoutAborting() throws {
+        let cluster = try MockKafkaCluster(brokers: 1)
+        try cluster.createTopic("joining", partitions: 2)
+        let syncGroup: Int16 = 14
+        cluster.pushRequestErrors(apiKey: syncGroup, Array(repeating: RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS.rawValue, count: 1_000))
+        var props = KafkaProperties(brokers: cluster.bootstrapServers)
+        props["group.id"] = "never-synced"
+        var consumer: KafkaConsumer? = try KafkaConsumer(properties: props)
+        try consumer!.subscribe(["joining"])
+        // Long enough to join (the mock coordinator answers JoinGroup after a few seconds) and
+        // fail SyncGroup: without the fix, 1.5 s was too short to reach the abort and 6 s enough.
+        let until = Date().addingTimeInterval(6)
+        while Date() < until { _ = try? consumer!.poll(timeoutMs: 50) }
+        XCTAssertTrue(consumer!.assignmentNeverCompleted, "the member must still be waiting for its first assignment")
+        consumer = nil  // close and release: with librdkafka 2.0.2's destroy, SIGABRT here
+        XCTAssertNil(consumer)
+    }
+}
