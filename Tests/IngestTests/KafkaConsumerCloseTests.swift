@@ -18,12 +18,21 @@ final class KafkaConsumerCloseTests: XCTestCase {
         props["group.id"] = "never-synced"
         var consumer: KafkaConsumer? = try KafkaConsumer(properties: props)
         try consumer!.subscribe(["joining"])
-        // Long enough to join (the mock coordinator answers JoinGroup after a few seconds) and
-        // fail SyncGroup: without the fix, 1.5 s was too short to reach the abort and 6 s enough.
-        let until = Date().addingTimeInterval(6)
-        while Date() < until { _ = try? consumer!.poll(timeoutMs: 50) }
+
+        // Joined: the coordinator gave the member an id (the mock answers JoinGroup after a few
+        // seconds). Then a little longer, for the full JoinGroup round and a failed SyncGroup.
+        func memberID() -> String {
+            guard let id = rd_kafka_memberid(consumer!.handle) else { return "" }
+            defer { rd_kafka_mem_free(consumer!.handle, id) }
+            return String(cString: id)
+        }
+        let deadline = Date().addingTimeInterval(30)
+        while memberID().isEmpty && Date() < deadline { _ = try? consumer!.poll(timeoutMs: 50) }
+        XCTAssertFalse(memberID().isEmpty, "the member never joined: the test did not reach the window it is about")
+        let settle = Date().addingTimeInterval(1)
+        while Date() < settle { _ = try? consumer!.poll(timeoutMs: 50) }
         XCTAssertTrue(consumer!.assignmentNeverCompleted, "the member must still be waiting for its first assignment")
-        consumer = nil  // close and release: with librdkafka 2.0.2's destroy, SIGABRT here
-        XCTAssertNil(consumer)
+
+        consumer = nil  // close and release: librdkafka 2.0.2's destroy would abort here
     }
 }

@@ -70,6 +70,8 @@ final class KafkaConsumer: @unchecked Sendable {
         // handle is not destroyed: the threads end with the process.
         if assignmentNeverCompleted {
             logger.notice("not destroying a consumer that never completed its first rebalance (librdkafka issue #4312)")
+            // The handle keeps a pointer to the listener (its opaque): keep that alive too.
+            _ = Unmanaged.passRetained(listener)
             return
         }
         rd_kafka_destroy(handle)

@@ -70,6 +70,8 @@ public final class TaskInbox: @unchecked Sendable {
         // control event, or a lone partial batch flushed by an idle producer), not for every
         // batch. Waking per batch made the two threads ping-pong through the scheduler.
         if consumerWaiting && (queued >= wakeConsumerAt || urgent) { lock.signalData() }
+        // A shared worker parks only when none of its tasks can move: the first element of an
+        // empty channel must reach it (waking a busy worker costs two atomics).
         if let consumerWorker, queued >= wakeConsumerAt || urgent || queued == 1 { consumerWorker.wake() }
         return blockedSince == 0 ? 0 : monotonicNanos() - blockedSince
     }

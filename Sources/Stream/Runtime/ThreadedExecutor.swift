@@ -147,18 +147,18 @@ public final class JobHandle: @unchecked Sendable {
             }
             if task.source != nil { try runSource(task) } else { try runOperatorTask(task) }
             try task.closeOutputs()
-            task.close()
-            task.metrics.cpuNanos = threadCPUNanos()
-            finished(task, error: nil)
+            end(task, error: nil)
         } catch is JobCancelled {
-            task.close()
-            task.metrics.cpuNanos = threadCPUNanos()
-            finished(task, error: nil)
+            end(task, error: nil)
         } catch {
-            task.close()
-            task.metrics.cpuNanos = threadCPUNanos()
-            finished(task, error: error)
+            end(task, error: error)
         }
+    }
+
+    private func end(_ task: StreamTask, error: (any Error)?) {
+        task.close()
+        task.metrics.cpuNanos = threadCPUNanos()  // before the job can be seen as done
+        finished(task, error: error)
     }
 
     private func runSource(_ task: StreamTask) throws {
