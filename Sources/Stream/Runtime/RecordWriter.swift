@@ -36,6 +36,11 @@ final class RecordWriter<T: Sendable>: EventSink {
     private let metrics: TaskMetrics
     /// For `.rebalance`: the next channel.
     private let roundRobin: UnsafeMutablePointer<Int>
+    /// The latest watermark this writer was given, and the latest sent on each channel.
+    private var watermark: Timestamp = .min
+    private var sentWatermark: [Timestamp]
+    /// Channels whose partial batch is holding back `watermark` (see `processWatermark`).
+    private var watermarkWaiting: [Bool]
     private(set) var push: Push<T>! = nil
     /// False when the task runs on a shared worker thread, which must never block (see
     /// `TaskInbox.send`); the task then checks `hasRoom` before each step instead.
@@ -54,6 +59,8 @@ final class RecordWriter<T: Sendable>: EventSink {
         self.roundRobin = .allocate(capacity: 1)
         self.roundRobin.initialize(to: 0)
         let n = targets.count
+        self.sentWatermark = Array(repeating: .min, count: n)
+        self.watermarkWaiting = Array(repeating: false, count: n)
         // The push closures touch only raw memory per record (`BatchSlots`) and reach the
         // writer, captured `unowned(unsafe)`, only for a full batch: calling a method on
         // `self` per record retained and released the writer each time (~10 ns, a third of a
@@ -115,6 +122,14 @@ final class RecordWriter<T: Sendable>: EventSink {
         filled[target] = 0
         metrics.recordsOut += count
         try send(.records(batch, count: count), to: target, urgent: urgent)
+        // Every record of this channel that preceded the latest watermark has now been sent.
+        if sentWatermark[target] < watermark { try sendWatermark(to: target) }
+    }
+
+    private func sendWatermark(to target: Int) throws {
+        sentWatermark[target] = watermark
+        watermarkWaiting[target] = false
+        try send(.watermark(watermark), to: target)
     }
 
     private func reusableBuffer(_ target: Int) -> ContiguousArray<StreamRecord<T>> {
@@ -147,7 +162,22 @@ final class RecordWriter<T: Sendable>: EventSink {
         for t in targets.indices { try send(element, to: t) }
     }
 
-    func processWatermark(_ watermark: Timestamp, input: Int) throws { try broadcast(.watermark(watermark)) }
+    /// A watermark may follow a channel's records late, never early: on a channel with a
+    /// partial batch it waits for that batch to fill, so that a watermark per source batch does
+    /// not cut every channel's batch in pieces. It waits at most until the next watermark, which
+    /// sends the batch as it is.
+    func processWatermark(_ watermark: Timestamp, input: Int) throws {
+        self.watermark = watermark
+        for t in targets.indices where sentWatermark[t] < watermark {
+            if filled[t] == 0 {
+                try sendWatermark(to: t)
+            } else if watermarkWaiting[t] {
+                try flush(t, urgent: true)
+            } else {
+                watermarkWaiting[t] = true
+            }
+        }
+    }
     func processWatermarkStatus(idle: Bool, input: Int) throws { try broadcast(.watermarkStatus(idle: idle)) }
     func endInput(_ input: Int) throws { try broadcast(.endOfData) }
     func emitBarrier(_ id: Int64) throws { try broadcast(.barrier(id)) }

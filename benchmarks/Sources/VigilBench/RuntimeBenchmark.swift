@@ -174,7 +174,7 @@ func runtimeBenchmark(quick: Bool) throws -> Figures {
             default: .threadPerTask
             }
             let (seconds, _, metrics) = try runVigil(events, parallelism: p, threading: threading)
-            let cpu = metrics.tasks.map { "\($0.name) \(Int(Double($0.cpuNanos) / Double(count))) ns" }.joined(separator: ", ")
+            let cpu = metrics.tasks.map { "\($0.name) " + String(format: "%.1f ns", Double($0.cpuNanos) / Double(count)) }.joined(separator: ", ")
             print("parallelism \(p): " + formatRate(Double(count) / seconds) + "  CPU per event: " + cpu)
         }
         return Figures()
