@@ -26,3 +26,53 @@ final class LinesFileReaderTests: XCTestCase {
         XCTAssertNotEqual(fcntl(other, F_GETFD), -1, "the reader closed a descriptor that was no longer its own")
     }
 }
+
+/// A collection is dealt to its splits in blocks: every element is read exactly once and in
+/// order within its split, whatever the batch limits, and a split restored from a position
+/// carries on where it was.
+final class CollectionReaderTests: XCTestCase {
+    private func readAll(_ reader: inout CollectionReader<Int>, limits: [Int]) throws -> [Int] {
+        let output = Output<Int>()
+        var seen: [Int] = []
+        output.connect([Push<Int> { v, _ in seen.append(v) }], [])
+        let context = SourceContext<Int>(output: output, timestampOf: nil)
+        var i = 0
+        while try reader.read(into: context, limit: limits[i % limits.count]) == .more { i += 1 }
+        return seen
+    }
+
+    func testEveryElementIsReadOnceInOrderPerSplit() throws {
+        let block = CollectionReader<Int>.blockLength
+        for count in [0, 1, block - 1, block, block + 1, 5 * block + 17] {
+            for parallelism in [1, 2, 3] {
+                let elements = Array(0..<count)
+                var all: [Int] = []
+                for s in 0..<parallelism {
+                    var reader = CollectionReader(elements: elements, subtask: s, parallelism: parallelism)
+                    let split = try readAll(&reader, limits: [1, 7, block, 3 * block])
+                    XCTAssertEqual(split, split.sorted(), "split \(s) of \(parallelism), \(count) elements")
+                    XCTAssertTrue(split.allSatisfy { ($0 / block) % parallelism == s }, "split \(s) read another's block")
+                    all += split
+                }
+                XCTAssertEqual(all.sorted(), elements, "\(count) elements over \(parallelism) splits")
+            }
+        }
+    }
+
+    func testARestoredSplitCarriesOnWhereItWas() throws {
+        let block = CollectionReader<Int>.blockLength
+        let elements = Array(0..<(6 * block + 5))
+        let whole = try { var r = CollectionReader(elements: elements, subtask: 1, parallelism: 2); return try readAll(&r, limits: [block]) }()
+        for stop in [1, block - 1, block, block + 3] {
+            var first = CollectionReader(elements: elements, subtask: 1, parallelism: 2)
+            let context = SourceContext<Int>(output: Output<Int>(), timestampOf: nil)
+            _ = try first.read(into: context, limit: stop)
+            var w = StateWriter()
+            first.snapshotPosition(into: &w)
+            var restored = CollectionReader(elements: elements, subtask: 1, parallelism: 2)
+            var r = StateReader(w.bytes)
+            try restored.restorePosition(from: &r)
+            XCTAssertEqual(try readAll(&restored, limits: [block]), Array(whole.dropFirst(stop)), "restored after \(stop)")
+        }
+    }
+}

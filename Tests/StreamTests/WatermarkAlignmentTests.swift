@@ -31,15 +31,18 @@ final class WatermarkAlignmentTests: XCTestCase {
         XCTAssertFalse(alignment.mayRead(split: 0, maxDrift: 100, orWake: nil))
     }
 
-    /// Two splits whose event time advances at different speeds per record: split 0 (even
-    /// elements) 10 ms per record, split 1 (odd elements) 1 ms. Read batch by batch in turn,
-    /// split 0 runs far ahead in event time; aligned, it stays within the drift plus one batch.
+    /// Two splits whose event time advances at different speeds per record: split 0 (the
+    /// collection's even blocks) 10 ms per record, split 1 (odd blocks) 1 ms. Read batch by
+    /// batch in turn, split 0 runs far ahead in event time; aligned, it stays within the drift
+    /// plus one batch.
     struct Reading: Sendable {
         var split: Int
         var ts: Timestamp
         init(_ i: Int) {
-            split = i % 2
-            ts = Timestamp(split == 0 ? i * 10 : i)
+            let block = CollectionReader<Reading>.blockLength
+            split = (i / block) % 2
+            let position = (i / block / 2) * block + i % block  // within its split
+            ts = Timestamp(split == 0 ? position * 10 : position)
         }
     }
 
@@ -47,7 +50,8 @@ final class WatermarkAlignmentTests: XCTestCase {
         func largestLead(alignedWithin drift: Timestamp?) throws -> Timestamp {
             let env = StreamEnvironment(name: "alignment", parallelism: 2)
             env.exchange.batchSize = 10
-            let elements = (0..<4_000).map(Reading.init)
+            let elements = (0..<(8 * CollectionReader<Reading>.blockLength)).map(Reading.init)
+            let lastOfSplit1 = elements.filter { $0.split == 1 }.map(\.ts).max()!
             var watermarks = WatermarkStrategy<Reading>.ascending { $0.ts }
             if let drift { watermarks = watermarks.withWatermarkAlignment(maxDrift: .milliseconds(drift)) }
             let arrived = env.fromCollection(elements, watermarks: watermarks)
@@ -62,14 +66,14 @@ final class WatermarkAlignmentTests: XCTestCase {
                 let parts = line.split(separator: " ").map { Int($0)! }
                 latest[parts[0]] = max(latest[parts[0]], Timestamp(parts[1]))
                 // Only while both are reading: at the end split 1 is alone.
-                if latest[1] < Timestamp(elements.count - 1) { lead = max(lead, latest[0] - latest[1]) }
+                if latest[1] < lastOfSplit1 { lead = max(lead, latest[0] - latest[1]) }
             }
             return lead
         }
         let unaligned = try largestLead(alignedWithin: nil)
         let aligned = try largestLead(alignedWithin: 100)
         XCTAssertGreaterThan(unaligned, 10_000, "without alignment split 0 runs far ahead (the test must be able to fail)")
-        // One batch of split 0 spans 10 records x 20 ms; the watermark trails by 1 ms.
-        XCTAssertLessThanOrEqual(aligned, 100 + 200 + 1, "aligned, the lead stays within the drift and one batch")
+        // One batch of split 0 spans 10 records x 10 ms; the watermark trails by 1 ms.
+        XCTAssertLessThanOrEqual(aligned, 100 + 100 + 1, "aligned, the lead stays within the drift and one batch")
     }
 }

@@ -4,31 +4,53 @@ import Glibc
 import Darwin
 #endif
 
-/// Subtask `s` of `p` reads elements s, s+p, s+2p, …: every split advances through the data
-/// at the same pace, so event time stays aligned across splits.
+/// Subtask `s` of `p` reads blocks s, s+p, s+2p, … of `blockLength` consecutive elements:
+/// every split advances through the data at the same pace, so event time stays aligned
+/// across splits, and each reads only its own memory (with elements dealt one by one, every
+/// split would pull every cache line of the collection through its core).
 public struct CollectionReader<T: Sendable>: SourceReader {
     public static var readsWithoutWaiting: Bool { true }
+    /// A source batch's worth: each read is one run through contiguous memory. (Blocks of 1
+    /// or 64 elements cost the runtime benchmark's sources ~2 ns per record more: the
+    /// prefetcher kept restarting.) At parallelism p, the splits of time-ordered data are
+    /// about p blocks apart in event time.
+    static var blockLength: Int { 1024 }
+    /// `blockLength`, stored: the read loop ran ~2 ns per record slower reading the static.
+    let blockLength = Self.blockLength
     let elements: [T]
+    /// The next element to read, and the end of the block it is in.
     var next: Int
-    let stride: Int
+    var blockEnd: Int
+    /// From the end of one of this split's blocks to the start of its next one.
+    let skip: Int
 
     public init(elements: [T], subtask: Int, parallelism: Int) {
         self.elements = elements
-        self.next = subtask
-        self.stride = parallelism
+        self.next = min(elements.count, subtask * blockLength)
+        self.blockEnd = min(elements.count, next + blockLength)
+        self.skip = (parallelism - 1) * blockLength
     }
 
     public mutating func read(into context: SourceContext<T>, limit: Int) throws -> SourceReadResult {
-        let end = min(elements.count, next + limit * stride)
+        var remaining = limit
+        let count = elements.count
         try context.withEmitter { emit in
             try elements.withUnsafeBufferPointer { all in
-                while next < end {
-                    try emit(all[next])
-                    next += stride
+                while remaining > 0 && next < count {
+                    let stop = min(blockEnd, next + remaining)
+                    remaining -= stop - next
+                    while next < stop {
+                        try emit(all[next])
+                        next += 1
+                    }
+                    if next == blockEnd {
+                        next = min(count, next + skip)
+                        blockEnd = min(count, next + blockLength)
+                    }
                 }
             }
         }
-        return next < elements.count ? .more : .finished
+        return next < count ? .more : .finished
     }
 }
 
@@ -158,7 +180,11 @@ public struct LinesFileReader: SourceReader {
 
 extension CollectionReader: CheckpointableReader {
     public func snapshotPosition(into w: inout StateWriter) { w.writeVarint(next) }
-    public mutating func restorePosition(from r: inout StateReader) throws { next = try r.readVarint() }
+    /// `next` is always inside one of this split's blocks (or at the end): the block follows.
+    public mutating func restorePosition(from r: inout StateReader) throws {
+        next = try r.readVarint()
+        blockEnd = min(elements.count, next - next % blockLength + blockLength)
+    }
 }
 
 extension GeneratorReader: CheckpointableReader {
