@@ -38,7 +38,14 @@ public final class SourceContext<T: Sendable> {
     init(output: Output<T>, timestampOf: (@Sendable (T) -> Timestamp)?) {
         self.output = output
         self.timestampOf = timestampOf
-        self.extractTimestamp = timestampOf ?? { _ in noTimestamp }
+        // Not `??`: passing a closure through a generic function re-abstracts it, and every
+        // call then went through two conversion thunks (~1.3 ns per record in the runtime
+        // benchmark).
+        if let timestampOf {
+            self.extractTimestamp = timestampOf
+        } else {
+            self.extractTimestamp = { _ in noTimestamp }
+        }
         self.hasTimestamps = timestampOf != nil
     }
 
