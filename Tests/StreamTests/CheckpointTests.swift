@@ -386,6 +386,57 @@ final class CheckpointTests: XCTestCase {
         try checkPeriodicCheckpoints(threading: .threadPerCore(threads: 2))
     }
 
+    /// What SIGTERM does (`stopWithFinalCheckpoint`), on both threading models: the job stops
+    /// in the middle of its input by itself (well within the timeout that would cancel it), and
+    /// a run restored from that checkpoint finishes the input with every record counted once.
+    func testStopWithAFinalCheckpointAndRestoreCountEveryRecordOnce() throws {
+        for threading in [ThreadingModel.threadPerTask, .threadPerCore(threads: 2)] {
+            try checkStopAndRestore(threading: threading)
+            try FileManager.default.removeItem(atPath: directory)
+        }
+    }
+
+    func checkStopAndRestore(threading: ThreadingModel) throws {
+        let count = 200_000
+        let out = directory + "/out"
+        func start(throttled: Bool) throws -> JobHandle {
+            let env = StreamEnvironment(name: "stop", parallelism: 2)
+            env.threading = threading
+            env.checkpointing = CheckpointConfig(directory: directory + "/state", interval: nil)
+            env.generate(count: count, watermarks: .boundedOutOfOrderness(.milliseconds(10)) { Timestamp($0) }) { $0 }
+                .map { v in
+                    if throttled && v % 1_000 == 0 { usleep(2_000) }  // ~0.2 s in all: stopped mid-input
+                    return v
+                }
+                .keyBy { $0 % 10 }.window(.tumbling(.seconds(10))).aggregate(ReduceAggregate<Int> { $0 + $1 })
+                .writeLinesExactlyOnce(to: out) { "\($0.key) \($0.window.start) \($0.value)" }
+            return try env.start()
+        }
+
+        let first = try start(throttled: true)
+        _ = try first.triggerCheckpoint()  // the job is running
+        let stopping = monotonicNanos()
+        let final = try first.stopWithFinalCheckpoint(timeout: 10)
+        _ = try first.wait()
+        let stopSeconds = Double(monotonicNanos() - stopping) / 1e9
+        XCTAssertLessThan(stopSeconds, 5, "\(threading): the tasks stopped by themselves, not by the timeout")
+        XCTAssertEqual(first.completedCheckpoints.last?.id, final.id, "\(threading): the final checkpoint is the last")
+        let published = try publishedLines(in: out).count
+        XCTAssertLessThan(published, 10 * 20, "\(threading): stopped before the end of the input (else the test proves nothing)")
+
+        let second = try start(throttled: false)
+        _ = try second.wait()
+        var seen: Set<String> = []
+        var total = 0
+        for line in try publishedLines(in: out) {
+            let fields = line.split(separator: " ")
+            XCTAssertTrue(seen.insert("\(fields[0]) \(fields[1])").inserted, "\(threading): window \(line) published twice")
+            total += Int(fields[2])!
+        }
+        XCTAssertEqual(seen.count, 10 * 20, "\(threading): 10 keys x 20 windows of 10 s")
+        XCTAssertEqual(total, count * (count - 1) / 2, "\(threading): every record counted once")
+    }
+
     func checkPeriodicCheckpoints(threading: ThreadingModel) throws {
         let env = StreamEnvironment(name: "periodic", parallelism: 2)
         env.threading = threading

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import XCTest
 @testable import Stream
 
@@ -195,6 +196,41 @@ final class RuntimeTests: XCTestCase {
         job.cancel()
         _ = try job.wait()
         XCTAssertEqual(out.values.map(\.value).reduce(0, +), 1 + 2 + 3 + 4, "every record's window fired: \(out.values)")
+    }
+
+    /// On shared workers, a worker with nothing to do steps another worker's source. Here the
+    /// keyed subtask on worker 1 stalls on its first record: worker 0 soon runs out of work (its
+    /// source's channel to that subtask is full) and reads worker 1's source meanwhile. The
+    /// result is the same as without help.
+    func testAnIdleWorkerStepsTheSourceOfABusyOne() throws {
+        let env = StreamEnvironment(name: "help", parallelism: 2)
+        env.threading = .threadPerCore(threads: 2)
+        env.exchange = ExchangeConfig(batchSize: 64, channelCapacity: 4)
+        let maxParallelism = env.maxParallelism
+        func subtask(_ key: Int) -> Int {
+            KeyGroups.subtask(forKeyGroup: KeyGroups.keyGroup(of: key, maxParallelism: maxParallelism), maxParallelism: maxParallelism, parallelism: 2)
+        }
+        let stalling = try XCTUnwrap((0..<10).first { subtask($0) == 1 })
+        let stalled = Mutex(false)
+        let count = 50_000
+        let sums = env.generate(count: count) { $0 }
+            .keyBy { $0 % 10 }
+            .process { (v: Int, ctx: KeyedContext<Int, Int>) in
+                if ctx.key == stalling, stalled.withLock({ done in defer { done = true }; return !done }) { usleep(300_000) }
+                let sum = try ctx.valueState("sum", Int.self)
+                sum.update((sum.value ?? 0) + v)
+                try ctx.emit(sum.value!)
+            }
+            .collect()
+        let job = try env.start()
+        _ = try job.wait()
+        let helped = job.tasks.filter { $0.source != nil }.map(\.metrics.stepsByOtherWorkers)
+        XCTAssertGreaterThan(helped.reduce(0, +), 0, "no source was stepped by the other worker: \(helped)")
+        // Every key's running sums, each once.
+        let expected = (0..<10).flatMap { k in
+            stride(from: k, to: count, by: 10).reduce(into: [Int]()) { $0.append(($0.last ?? 0) + $1) }
+        }
+        XCTAssertEqual(sums.values.sorted(), expected.sorted())
     }
 
     func testAsyncRunAndCancel() async throws {

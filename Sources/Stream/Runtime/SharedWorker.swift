@@ -1,3 +1,5 @@
+import Synchronization
+
 /// One thread running several tasks cooperatively (`ThreadingModel.threadPerCore`).
 ///
 /// Each round gives every task one step: a source reads one batch; an operator task handles a
@@ -6,6 +8,12 @@
 /// (`RecordWriter.waitsWhenFull` false), so a channel holds at most its capacity plus one
 /// step's output. A round in which no task could move parks the thread until a channel, a
 /// mailbox or a timer has something for one of them.
+///
+/// Before it parks, a worker steps another worker's source if it can: key groups rarely split
+/// the keys evenly, so one worker's downstream task has more to do; its channels fill, the other
+/// worker's source waits for room, and that worker's own downstream task runs dry. Stepping the
+/// busy worker's source lets the idle one take over part of its load (operator tasks, whose
+/// state lives in their worker's cache, stay where they are).
 final class SharedWorker: @unchecked Sendable {
     let index: Int
     /// The worker's thread keeps the job alive while `run` runs (see `JobHandle.start`);
@@ -17,13 +25,30 @@ final class SharedWorker: @unchecked Sendable {
     /// enough that its neighbours on this thread keep moving.
     private let elementsPerStep = 8
 
+    /// This worker's sources, which an idle peer may step; fixed before the threads start.
+    private var helpable: [TaskRun] = []
+    /// The other workers' sources and how to wake those workers (not the workers themselves:
+    /// they would hold each other).
+    private var peers: [(sources: [TaskRun], parker: WorkerParker)] = []
+
     private final class TaskRun {
         let task: StreamTask
         /// An unbounded source that had nothing: read again no earlier than this (monotonic).
         var retryAt: UInt64 = 0
         /// Since when a full output channel has kept the task from running (0: it has not).
         var blockedSince: UInt64 = 0
+        /// Held by whichever thread steps the task: its worker, or a peer helping with a source.
+        /// The other fields and the task itself are touched only while it is held.
+        private let stepping = Atomic<Bool>(false)
+        /// Its worker has opened it and not yet ended it: only then may peers step it.
+        var opened = false
+        var ended = false
+        /// What a peer's step of it threw; its worker ends it with that.
+        var errorInHelp: (any Error)?
         init(_ task: StreamTask) { self.task = task }
+
+        func tryLock() -> Bool { stepping.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged }
+        func unlock() { stepping.store(false, ordering: .releasing) }
     }
 
     init(index: Int, job: JobHandle) {
@@ -35,15 +60,25 @@ final class SharedWorker: @unchecked Sendable {
 
     /// Before `run`: the task is driven by this worker from now on.
     func add(_ task: StreamTask) {
-        runs.append(TaskRun(task))
+        let run = TaskRun(task)
+        runs.append(run)
+        if task.source != nil { helpable.append(run) }
         task.inbox?.consumerWorker = parker
         for writer in task.writers { writer.waitsWhenFull = false }
     }
 
     func wake() { parker.wake() }
 
+    /// Before the threads start: the workers that may help each other.
+    func connect(to workers: [SharedWorker]) {
+        peers = workers.filter { $0 !== self && !$0.helpable.isEmpty }.map { ($0.helpable, $0.parker) }
+    }
+
     func run() {
         runs = runs.filter { run in
+            // Peers may already be looking for work: they take a task only once it is open.
+            while !run.tryLock() {}
+            defer { run.unlock() }
             let failure: (any Error)? = measured(run.task) {
                 do {
                     try run.task.open()
@@ -56,7 +91,11 @@ final class SharedWorker: @unchecked Sendable {
                     return error
                 }
             }
-            if let failure { end(run.task, error: failure) }
+            if let failure {
+                run.ended = true
+                end(run.task, error: failure)
+            }
+            run.opened = failure == nil
             return failure == nil
         }
         while !runs.isEmpty {
@@ -64,10 +103,14 @@ final class SharedWorker: @unchecked Sendable {
             var progressed = false
             var deadline: UInt64?
             runs = runs.filter { run in
+                // A peer is stepping it: that is progress, and it is ours again in a moment.
+                guard run.tryLock() else { progressed = true; return true }
+                defer { run.unlock() }
                 // nil: keep stepping the task; otherwise it ended (with an error, or none).
                 let ended: Result<Void, any Error>? = measured(run.task) {
                     do {
-                        if try step(run, deadline: &deadline) { progressed = true }
+                        if let error = run.errorInHelp { throw error }
+                        if try step(run, wakes: parker, deadline: &deadline) { progressed = true }
                         guard run.task.isFinished else { return nil }
                         try run.task.closeOutputs()
                         return .success(())
@@ -76,15 +119,17 @@ final class SharedWorker: @unchecked Sendable {
                     }
                 }
                 guard let ended else { return true }
+                run.ended = true
                 // After `measured`: the job's metrics may be read once the last task ends.
                 if case .failure(let error) = ended { end(run.task, error: error) } else { end(run.task, error: nil) }
                 progressed = true
                 return false
             }
-            if progressed || runs.isEmpty { continue }
+            if progressed || runs.isEmpty || helpPeers(deadline: &deadline) { continue }
             // Nobody could move: hand partial batches on before sleeping (what a dedicated
             // thread does before it waits), so a quiet stream still flows.
-            for run in runs {
+            for run in runs where run.tryLock() {
+                defer { run.unlock() }
                 let sent = run.task.metrics.recordsOut
                 do { try run.task.flushOutputs() } catch { continue }  // the next step meets the error
                 if run.task.metrics.recordsOut != sent { progressed = true }
@@ -93,8 +138,31 @@ final class SharedWorker: @unchecked Sendable {
         }
     }
 
-    /// One bounded piece of the task's work; whether anything happened.
-    private func step(_ run: TaskRun, deadline: inout UInt64?) throws -> Bool {
+    /// Steps one of the peers' sources that is free and can move; whether one did. Its worker
+    /// is woken after: the source may have finished or failed, which only its worker handles.
+    private func helpPeers(deadline: inout UInt64?) -> Bool {
+        for peer in peers {
+            for run in peer.sources where run.tryLock() {
+                defer { run.unlock() }
+                guard run.opened, !run.ended, run.errorInHelp == nil, !run.task.isFinished, !run.task.sourceExhausted else { continue }
+                let moved = measured(run.task) {
+                    // Wake-ups it asks for (room, alignment) go to its own worker, as if
+                    // that worker had stepped it: help never takes work away from it.
+                    do { return try step(run, wakes: peer.parker, deadline: &deadline) } catch { run.errorInHelp = error; return true }
+                }
+                if moved {
+                    run.task.metrics.stepsByOtherWorkers += 1
+                    peer.parker.wake()
+                    return true
+                }
+            }
+        }
+        return false
+    }
+
+    /// One bounded piece of the task's work; whether anything happened. `wakes`: the worker to
+    /// wake when a channel the task waits on has room again (the task's own).
+    private func step(_ run: TaskRun, wakes: WorkerParker, deadline: inout UInt64?) throws -> Bool {
         let task = run.task
         if job.isCancelled { throw JobCancelled() }
         var progressed = try fireDueTimers(task, deadline: &deadline)
@@ -102,7 +170,7 @@ final class SharedWorker: @unchecked Sendable {
             progressed = try handleMail(task) || progressed
             // An exhausted source waits for its final checkpoint's mail.
             if task.isFinished || task.sourceExhausted { return progressed }
-            guard outputsHaveRoom(run), !task.sourceHeldBack(orWake: parker) else { return progressed }
+            guard outputsHaveRoom(run, wakes: wakes), !task.sourceHeldBack(orWake: wakes) else { return progressed }
             let now = monotonicNanos()
             if run.retryAt > now {
                 deadline = min(deadline ?? .max, run.retryAt)
@@ -118,7 +186,7 @@ final class SharedWorker: @unchecked Sendable {
         }
         guard let inbox = task.inbox else { return progressed }
         for _ in 0..<elementsPerStep where !task.isFinished {
-            guard outputsHaveRoom(run) else { break }
+            guard outputsHaveRoom(run, wakes: wakes) else { break }
             switch inbox.receive(deadlineNanos: 0) {
             case .mail(let mail): try task.handle(mail)
             case .element(let element, let channel): try task.handle(element, channel: channel)
@@ -136,8 +204,8 @@ final class SharedWorker: @unchecked Sendable {
 
     /// Whether the task's outputs can take more; the time they could not is the task's
     /// backpressure (what a dedicated thread spends blocked in a send).
-    private func outputsHaveRoom(_ run: TaskRun) -> Bool {
-        guard run.task.outputsHaveRoom(orWake: parker) else {
+    private func outputsHaveRoom(_ run: TaskRun, wakes: WorkerParker) -> Bool {
+        guard run.task.outputsHaveRoom(orWake: wakes) else {
             if run.blockedSince == 0 { run.blockedSince = monotonicNanos() }
             return false
         }
@@ -172,8 +240,13 @@ final class SharedWorker: @unchecked Sendable {
     }
 
     private func end(_ task: StreamTask, error: (any Error)?) {
+        var error = error
+        if error is JobCancelled {
+            do { try task.actOnCompletedCheckpointsLeft(); error = nil } catch let e { error = e }
+        }
         task.close()
-        job.finished(task, error: error is JobCancelled ? nil : error)
+        task.inbox?.close()  // its producers, if any still send, stop instead of waiting for room
+        job.finished(task, error: error)
     }
 
     /// Runs `body`, adding the time it took to the task's CPU time. Wall time, not the thread's

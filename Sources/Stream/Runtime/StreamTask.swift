@@ -173,6 +173,16 @@ final class StreamTask {
         }
     }
 
+    /// A task stopped or cancelled while completions were still in its mailbox (a stop follows
+    /// the final checkpoint's completion at once; a task busy with a batch, or blocked on a
+    /// channel whose reader stopped, had not read them yet): it still commits what they cover
+    /// (Kafka offsets, transactions) before it ends.
+    func actOnCompletedCheckpointsLeft() throws {
+        for case .checkpointComplete(let id) in inbox?.takeMail() ?? [] {
+            for op in operators { try op.notifyCheckpointComplete(id) }
+        }
+    }
+
     /// The task is done: tells every downstream channel that nothing follows.
     func closeOutputs() throws {
         for w in writers { try w.closeChannels() }

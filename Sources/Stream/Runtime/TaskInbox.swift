@@ -85,6 +85,14 @@ public final class TaskInbox: @unchecked Sendable {
         consumerWorker?.wake()
     }
 
+    /// Takes every message waiting, closed or not.
+    func takeMail() -> [TaskMail] {
+        lock.withLock {
+            defer { mail.removeAll() }
+            return mail
+        }
+    }
+
     /// Whether mail is waiting (a cheap check for source loops between batches).
     public var hasMail: Bool { lock.withLock { !mail.isEmpty } }
 

@@ -10,6 +10,7 @@ public final class TaskMetrics: Sendable {
     private let _lateRecordsDropped = Atomic<Int>(0)
     private let _cpuNanos = Atomic<UInt64>(0)
     private let _watermark = Atomic<Int64>(.min)
+    private let _stepsByOtherWorkers = Atomic<Int>(0)
 
     init(taskName: String) { self.taskName = taskName }
 
@@ -37,6 +38,12 @@ public final class TaskMetrics: Sendable {
     public var watermark: Timestamp {
         get { _watermark.load(ordering: .relaxed) }
         set { _watermark.store(newValue, ordering: .relaxed) }
+    }
+    /// Shared workers: steps of this source that a worker other than its own ran because it
+    /// had nothing else to do (see `SharedWorker`).
+    public var stepsByOtherWorkers: Int {
+        get { _stepsByOtherWorkers.load(ordering: .relaxed) }
+        set { _stepsByOtherWorkers.store(newValue, ordering: .relaxed) }
     }
     /// Records that were too late for their window and had no late side output to go to.
     public var lateRecordsDropped: Int {

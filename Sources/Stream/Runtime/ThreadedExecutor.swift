@@ -57,6 +57,7 @@ public final class JobHandle: @unchecked Sendable {
                     workers[task.head.info.subtask % count].add(task)
                 }
             }
+            for worker in workers { worker.connect(to: workers) }
             for worker in workers where worker.hasTasks {
                 let thread = Thread { [self] in withExtendedLifetime(self) { worker.run() } }
                 thread.name = "worker-\(worker.index)"
@@ -93,8 +94,10 @@ public final class JobHandle: @unchecked Sendable {
 
     /// What SIGTERM should do: a checkpoint, then every task stops once it has acted on that
     /// checkpoint's completion (committed its transactions, its Kafka offsets), so a restart
-    /// resumes exactly there. A task still busy after `timeout` seconds (blocked on a full
-    /// channel whose reader already stopped) is cancelled. `wait()` then returns.
+    /// resumes exactly there. A task that stops closes its inbox, so a producer blocked on it
+    /// stops too (it used to wait out the timeout: `testStopWithAFinalCheckpointAndRestore…`).
+    /// A task still busy after `timeout` seconds (user code that does not return) is
+    /// cancelled. `wait()` then returns.
     @discardableResult
     public func stopWithFinalCheckpoint(timeout: Double = 10) throws -> CompletedCheckpoint {
         let checkpoint = try triggerCheckpoint()
@@ -149,7 +152,12 @@ public final class JobHandle: @unchecked Sendable {
             try task.closeOutputs()
             end(task, error: nil)
         } catch is JobCancelled {
-            end(task, error: nil)
+            do {
+                try task.actOnCompletedCheckpointsLeft()
+                end(task, error: nil)
+            } catch {
+                end(task, error: error)
+            }
         } catch {
             end(task, error: error)
         }
@@ -157,6 +165,7 @@ public final class JobHandle: @unchecked Sendable {
 
     private func end(_ task: StreamTask, error: (any Error)?) {
         task.close()
+        task.inbox?.close()  // its producers, if any still send, stop instead of waiting for room
         task.metrics.cpuNanos = threadCPUNanos()  // before the job can be seen as done
         finished(task, error: error)
     }
