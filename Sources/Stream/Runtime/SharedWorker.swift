@@ -141,7 +141,8 @@ final class SharedWorker: @unchecked Sendable {
     /// Steps one of the peers' sources that is free and can move; whether one did. Its worker
     /// is woken after: the source may have finished or failed, which only its worker handles.
     private func helpPeers(deadline: inout UInt64?) -> Bool {
-        for peer in peers {
+        // A parked peer is idle too: its sources cannot move (or it would not have parked).
+        for peer in peers where !peer.parker.isAsleep {
             for run in peer.sources where run.tryLock() {
                 defer { run.unlock() }
                 guard run.opened, !run.ended, run.errorInHelp == nil, !run.task.isFinished, !run.task.sourceExhausted else { continue }

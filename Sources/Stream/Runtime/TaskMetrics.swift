@@ -66,6 +66,8 @@ public struct JobMetrics: Sendable, CustomStringConvertible {
         /// Per input channel: the most elements ever queued, and the bound.
         public var channelHighWaterMarks: [Int]
         public var channelCapacity: Int
+        /// Shared workers: steps of this source run by a worker other than its own.
+        public var stepsByOtherWorkers: Int = 0
     }
     public var tasks: [Task]
 

@@ -269,7 +269,7 @@ extension JobMetrics {
                             backpressureNanos: t.metrics.backpressureNanos,
                             lateRecordsDropped: t.metrics.lateRecordsDropped, cpuNanos: t.metrics.cpuNanos, watermark: t.metrics.watermark,
                             channelHighWaterMarks: t.inbox?.highWaterMark ?? [],
-                            channelCapacity: t.inbox?.capacityPerChannel ?? 0)
+                            channelCapacity: t.inbox?.capacityPerChannel ?? 0, stepsByOtherWorkers: t.metrics.stepsByOtherWorkers)
         })
     }
 }

@@ -13,6 +13,9 @@ final class WorkerParker: @unchecked Sendable {
 
     var epoch: Int { epochCounter.load(ordering: .sequentiallyConsistent) }
 
+    /// Whether the worker is parked (a hint: it may wake at any moment).
+    var isAsleep: Bool { asleep.load(ordering: .relaxed) }
+
     func wake() {
         epochCounter.add(1, ordering: .sequentiallyConsistent)
         // Dekker with `park`: either it sees the new epoch, or this sees it asleep.

@@ -175,7 +175,8 @@ func runtimeBenchmark(quick: Bool) throws -> Figures {
             }
             let (seconds, _, metrics) = try runVigil(events, parallelism: p, threading: threading)
             let cpu = metrics.tasks.map { "\($0.name) " + String(format: "%.1f ns", Double($0.cpuNanos) / Double(count)) }.joined(separator: ", ")
-            print("parallelism \(p): " + formatRate(Double(count) / seconds) + "  CPU per event: " + cpu)
+            let helped = metrics.tasks.map(\.stepsByOtherWorkers).reduce(0, +)
+            print("parallelism \(p): " + formatRate(Double(count) / seconds) + "  CPU per event: " + cpu + "  source steps by the other worker: \(helped)")
         }
         return Figures()
     }
