@@ -396,6 +396,50 @@ final class CheckpointTests: XCTestCase {
         }
     }
 
+    /// The same with a task in the middle that has downstream channels of its own: the last
+    /// stage is slow, so when the stop comes the middle task is blocked in a send to it. The
+    /// last stage stops first; before a stopped task closed its inbox, the middle task never
+    /// got to read its own stop and the job waited out the 10 s timeout (measured: 10.05 s with
+    /// a thread per task). On shared workers this test did not catch a channel full at the
+    /// moment of the stop (it ran in 0.03 s either way), though the same wait could happen.
+    func testStopWithATaskWaitingForRoomDownstream() throws {
+        for threading in [ThreadingModel.threadPerTask, .threadPerCore(threads: 2)] {
+            let count = 100_000
+            let out = directory + "/out"
+            func start(slow: Bool) throws -> JobHandle {
+                let env = StreamEnvironment(name: "stop-blocked", parallelism: 2)
+                env.threading = threading
+                env.exchange = ExchangeConfig(batchSize: 16, channelCapacity: 2)
+                env.checkpointing = CheckpointConfig(directory: directory + "/state", interval: nil)
+                env.generate(count: count) { $0 }
+                    .keyBy { $0 % 10 }.process { (v: Int, ctx: KeyedContext<Int, Int>) in try ctx.emit(v) }
+                    .keyBy { $0 % 7 }.process { (v: Int, ctx: KeyedContext<Int, Int>) in
+                        if slow { usleep(200) }
+                        try ctx.emit(v)
+                    }
+                    .writeLinesExactlyOnce(to: out)
+                return try env.start()
+            }
+            let first = try start(slow: true)
+            _ = try first.triggerCheckpoint()
+            let stopping = monotonicNanos()
+            let final = try first.stopWithFinalCheckpoint(timeout: 10)
+            _ = try first.wait()
+            XCTAssertLessThan(Double(monotonicNanos() - stopping) / 1e9, 5, "\(threading): stopped by itself, not by the timeout")
+            // The stop commits its final checkpoint: each sink subtask published that file.
+            let files = try FileManager.default.contentsOfDirectory(atPath: out)
+            for subtask in 0..<2 {
+                let name = "part-\(subtask)-" + String(repeating: "0", count: 10 - String(final.id).count) + String(final.id)
+                XCTAssertTrue(files.contains(name), "\(threading): \(name) not published at the stop: \(files.sorted())")
+            }
+            XCTAssertLessThan(try publishedLines(in: out).count, count, "\(threading): stopped before the end of the input")
+
+            _ = try start(slow: false).wait()
+            XCTAssertEqual(try publishedLines(in: out).map { Int($0)! }.sorted(), Array(0..<count), "\(threading): every record once")
+            try FileManager.default.removeItem(atPath: directory)
+        }
+    }
+
     func checkStopAndRestore(threading: ThreadingModel) throws {
         let count = 200_000
         let out = directory + "/out"

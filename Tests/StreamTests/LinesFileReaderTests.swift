@@ -75,4 +75,26 @@ final class CollectionReaderTests: XCTestCase {
             XCTAssertEqual(try readAll(&restored, limits: [block]), Array(whole.dropFirst(stop)), "restored after \(stop)")
         }
     }
+
+    /// A position it cannot resume exactly is refused with a reason, never read from the
+    /// wrong place: one written by the element-wise split (the index alone), or one in
+    /// another split's block.
+    func testAPositionFromAnotherSplittingIsRefused() throws {
+        let block = CollectionReader<Int>.blockLength
+        let elements = Array(0..<(4 * block))
+        var old = StateWriter()
+        old.writeVarint(3)  // split 1 of 2 dealt one by one: elements 1, 3, 5, ...
+        var reader = CollectionReader(elements: elements, subtask: 1, parallelism: 2)
+        var r = StateReader(old.bytes)
+        XCTAssertThrowsError(try reader.restorePosition(from: &r)) {
+            XCTAssertTrue("\($0)".contains("another way of splitting"), "\($0)")
+        }
+        var foreign = StateWriter()
+        foreign.writeVarint(5)  // in block 0, split 0's
+        foreign.writeVarint(block)
+        r = StateReader(foreign.bytes)
+        XCTAssertThrowsError(try reader.restorePosition(from: &r)) {
+            XCTAssertTrue("\($0)".contains("not in one of this split's blocks"), "\($0)")
+        }
+    }
 }

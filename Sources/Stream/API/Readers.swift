@@ -23,9 +23,12 @@ public struct CollectionReader<T: Sendable>: SourceReader {
     var blockEnd: Int
     /// From the end of one of this split's blocks to the start of its next one.
     let skip: Int
+    let subtask: Int, parallelism: Int
 
     public init(elements: [T], subtask: Int, parallelism: Int) {
         self.elements = elements
+        self.subtask = subtask
+        self.parallelism = parallelism
         self.next = min(elements.count, subtask * blockLength)
         self.blockEnd = min(elements.count, next + blockLength)
         self.skip = (parallelism - 1) * blockLength
@@ -179,10 +182,24 @@ public struct LinesFileReader: SourceReader {
 // MARK: positions for checkpoints
 
 extension CollectionReader: CheckpointableReader {
-    public func snapshotPosition(into w: inout StateWriter) { w.writeVarint(next) }
+    /// The next element's index and the block length: a position means nothing under another
+    /// way of dealing the elements (before 2026-12-05 they were dealt one by one, and only the
+    /// index was written).
+    public func snapshotPosition(into w: inout StateWriter) {
+        w.writeVarint(next)
+        w.writeVarint(blockLength)
+    }
+
     /// `next` is always inside one of this split's blocks (or at the end): the block follows.
     public mutating func restorePosition(from r: inout StateReader) throws {
-        next = try r.readVarint()
+        let position = try r.readVarint()
+        guard !r.isAtEnd, try r.readVarint() == blockLength else {
+            throw RestoreError("collection source split \(subtask + 1)/\(parallelism): the checkpointed position \(position) was written for another way of splitting the collection (elements dealt one by one, or blocks of another length); it cannot be resumed exactly — start without this checkpoint")
+        }
+        guard position == elements.count || (position < elements.count && (position / blockLength) % parallelism == subtask) else {
+            throw RestoreError("collection source split \(subtask + 1)/\(parallelism): the checkpointed position \(position) is not in one of this split's blocks (the collection changed, or the checkpoint is another job's)")
+        }
+        next = position
         blockEnd = min(elements.count, next - next % blockLength + blockLength)
     }
 }

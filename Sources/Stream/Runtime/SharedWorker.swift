@@ -241,13 +241,7 @@ final class SharedWorker: @unchecked Sendable {
     }
 
     private func end(_ task: StreamTask, error: (any Error)?) {
-        var error = error
-        if error is JobCancelled {
-            do { try task.actOnCompletedCheckpointsLeft(); error = nil } catch let e { error = e }
-        }
-        task.close()
-        task.inbox?.close()  // its producers, if any still send, stop instead of waiting for room
-        job.finished(task, error: error)
+        job.finished(task, error: task.end(after: error))
     }
 
     /// Runs `body`, adding the time it took to the task's CPU time. Wall time, not the thread's

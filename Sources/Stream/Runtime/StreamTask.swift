@@ -173,14 +173,27 @@ final class StreamTask {
         }
     }
 
-    /// A task stopped or cancelled while completions were still in its mailbox (a stop follows
-    /// the final checkpoint's completion at once; a task busy with a batch, or blocked on a
-    /// channel whose reader stopped, had not read them yet): it still commits what they cover
-    /// (Kafka offsets, transactions) before it ends.
-    func actOnCompletedCheckpointsLeft() throws {
-        for case .checkpointComplete(let id) in inbox?.takeMail() ?? [] {
-            for op in operators { try op.notifyCheckpointComplete(id) }
+    /// The task is over, whichever way (`error`: nil, `JobCancelled`, or a failure); returns
+    /// what the job should report. A stopped or cancelled task still acts on completions left
+    /// in its mailbox — a stop follows the final checkpoint's completion at once, and a task
+    /// busy with a batch, or blocked on a channel whose reader stopped, had not read them —
+    /// so what they cover is committed (Kafka offsets, transactions). Its inbox is closed: a
+    /// producer still sending to it stops instead of waiting for room that never comes.
+    func end(after error: (any Error)?) -> (any Error)? {
+        var reported = error
+        if error is JobCancelled {
+            reported = nil
+            do {
+                for case .checkpointComplete(let id) in inbox?.takeMail() ?? [] {
+                    for op in operators { try op.notifyCheckpointComplete(id) }
+                }
+            } catch {
+                reported = error
+            }
         }
+        close()
+        inbox?.close()
+        return reported
     }
 
     /// The task is done: tells every downstream channel that nothing follows.

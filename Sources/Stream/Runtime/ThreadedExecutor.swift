@@ -151,23 +151,15 @@ public final class JobHandle: @unchecked Sendable {
             if task.source != nil { try runSource(task) } else { try runOperatorTask(task) }
             try task.closeOutputs()
             end(task, error: nil)
-        } catch is JobCancelled {
-            do {
-                try task.actOnCompletedCheckpointsLeft()
-                end(task, error: nil)
-            } catch {
-                end(task, error: error)
-            }
         } catch {
             end(task, error: error)
         }
     }
 
     private func end(_ task: StreamTask, error: (any Error)?) {
-        task.close()
-        task.inbox?.close()  // its producers, if any still send, stop instead of waiting for room
+        let reported = task.end(after: error)
         task.metrics.cpuNanos = threadCPUNanos()  // before the job can be seen as done
-        finished(task, error: error)
+        finished(task, error: reported)
     }
 
     private func runSource(_ task: StreamTask) throws {
