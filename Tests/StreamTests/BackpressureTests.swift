@@ -21,10 +21,42 @@ final class BackpressureTests: XCTestCase {
     }
 
     /// On shared worker threads a task runs only while its output channels have room, and a
-    /// step may add its output to a channel beyond the capacity: here one input batch of 256
-    /// records, at most two batches.
+    /// step may add its output to a channel beyond the capacity: here at most a full batch,
+    /// the partial batch and the end of data of a source's last step.
     func testOnSharedThreadsASlowSinkHoldsUpstreamBackWithinOneStepOfTheBound() throws {
         try checkSlowSink(threading: .threadPerCore(threads: 2), overflow: 2)
+    }
+
+    /// The close of a finished task's channels (end of partition) is output like a step's: on a
+    /// full channel it waits for room. Sending it at once took a stalled channel past the
+    /// bound by one more element, and only when a source ended while its consumer was stalled
+    /// (a CI run under load).
+    func testOnSharedThreadsASourceEndingIntoAFullChannelClosesItOnlyOnceThereIsRoom() throws {
+        let capacity = 4, batch = 256
+        let env = StreamEnvironment(name: "backpressure-end", parallelism: 1)
+        env.exchange = ExchangeConfig(batchSize: batch, channelCapacity: capacity)
+        env.threading = .threadPerCore(threads: 2)
+        let arrived = DispatchSemaphore(value: 0), gate = DispatchSemaphore(value: 0)
+        // Each source reads four full batches and one record. On the channel whose first batch
+        // the sink took before it stalled, the source's last step finds three batches queued
+        // and adds the partial batch, the final watermark and the end of data: capacity + 2.
+        env.generate(count: 2 * (4 * batch + 1), parallelism: 2) { $0 }
+            .rebalance()
+            .sink { _, _ in GatedWriter(arrived: arrived, gate: gate) }
+        let job = try env.start()
+        arrived.wait()
+
+        // The sink, chained to the rebalance, has the job's only inbox.
+        func highest() -> Int { job.metrics.tasks.flatMap(\.channelHighWaterMarks).max() ?? 0 }
+        let deadline = Date().addingTimeInterval(20)
+        while highest() < capacity + 2 && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        XCTAssertEqual(highest(), capacity + 2, "a source's last step must reach its stalled channel")
+        Thread.sleep(forTimeInterval: 0.2)  // observation interval: what the finished source sends next
+        XCTAssertEqual(highest(), capacity + 2, "a finished source closed its full channel without room")
+
+        gate.signal()
+        let result = try job.wait()
+        XCTAssertEqual(result.metrics.task(named: "generator").reduce(0) { $0 + $1.recordsOut }, 2 * (4 * batch + 1))
     }
 
     func checkSlowSink(threading: ThreadingModel, overflow: Int) throws {

@@ -112,6 +112,9 @@ final class SharedWorker: @unchecked Sendable {
                         if let error = run.errorInHelp { throw error }
                         if try step(run, wakes: parker, deadline: &deadline) { progressed = true }
                         guard run.task.isFinished else { return nil }
+                        // Closing sends its events unchecked like a step's output: it waits
+                        // for room, or a full channel would take a step's output beyond that.
+                        guard outputsHaveRoom(run, wakes: parker) else { return nil }
                         try run.task.closeOutputs()
                         return .success(())
                     } catch {
@@ -130,6 +133,8 @@ final class SharedWorker: @unchecked Sendable {
             // thread does before it waits), so a quiet stream still flows.
             for run in runs where run.tryLock() {
                 defer { run.unlock() }
+                // A full channel has work queued downstream, and takes no more beyond a step.
+                guard run.task.outputsHaveRoom(orWake: parker) else { continue }
                 let sent = run.task.metrics.recordsOut
                 do { try run.task.flushOutputs() } catch { continue }  // the next step meets the error
                 if run.task.metrics.recordsOut != sent { progressed = true }
