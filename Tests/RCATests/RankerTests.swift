@@ -110,4 +110,43 @@ final class RankerTests: XCTestCase {
         input.indicators.append(Indicator(kind: .latency, entity: .service("batch"), surprise: 3.5, ratio: 12, detail: "run latency ×12"))
         XCTAssertEqual(EvidenceRanker().rank(input).first?.entity, .service("batch"))
     }
+
+    /// A window whose services call each other as `calls` says, and hand-made indicators: each
+    /// service's own time moved with the given surprise.
+    func input(calls: [(String, String)], selfTime: [String: Double]) -> RankingInput {
+        var w = GraphWindow(start: 0, end: 60_000)
+        for (a, b) in calls {
+            w.calls[CallKey(caller: .service(a), callee: .service(b))] = CallStats()
+            for s in [a, b] { w.operations[OperationKey(service: s, operation: "op")] = OperationStats() }
+        }
+        let indicators = selfTime.sorted { $0.key < $1.key }.map { name, surprise in
+            Indicator(kind: .selfTime, entity: .service(name), surprise: surprise, ratio: 20, detail: "\(name) self time ×20")
+        }
+        return RankingInput(current: w, baseline: w, indicators: indicators)
+    }
+
+    /// A callee weaker than half its anomalous caller cannot account for it, so it gets no
+    /// credit for that caller's evidence nor for anything above it. Counting the whole path made
+    /// the callee of a starved service outrank the service (Nezha, cpu_contention in
+    /// ts-basic-service: ts-station-service first) once the path weighed as much as a
+    /// candidate's own evidence.
+    func testACalleeDoesNotInheritTheEvidenceOfACallerItCannotAccountFor() {
+        let input = input(calls: [("gateway", "travel"), ("travel", "basic"), ("basic", "station")],
+                          selfTime: ["gateway": 20, "travel": 30, "basic": 140, "station": 69])
+        let ranked = EvidenceRanker().rank(input)
+        XCTAssertEqual(ranked.first?.entity, .service("basic"), "\(ranked.prefix(3))")
+        XCTAssertEqual(ranked.first?.path, [.service("gateway"), .service("travel"), .service("basic")])
+    }
+
+    /// Of two unexplained anomalies, the one that accounts for anomalous callers explains more
+    /// of what was seen than an isolated one a little stronger (Nezha, a network delay into
+    /// ts-security-service under a slower ts-preserve-other-service, against a database query
+    /// of ts-inside-payment-service that nothing else felt).
+    func testAnAnomalyThatAccountsForItsCallersOutranksASlightlyStrongerIsolatedOne() {
+        let input = input(calls: [("site", "front"), ("front", "sec"), ("site", "pay")],
+                          selfTime: ["front": 5, "sec": 6, "pay": 9.6])
+        let ranked = EvidenceRanker().rank(input)
+        XCTAssertEqual(ranked.first?.entity, .service("sec"), "\(ranked.prefix(3))")
+        XCTAssertEqual(ranked.first?.path, [.service("front"), .service("sec")])
+    }
 }

@@ -11,10 +11,11 @@ public struct EvidenceRanker: RootCauseRanker {
     /// A callee explains a caller when its evidence is at least this share of the caller's.
     public var explainShare: Double
 
-    /// How much the evidence on the path from the symptom adds to a candidate's own.
+    /// How much the evidence of the anomalous callers a candidate accounts for (on its path
+    /// from the symptom) adds to its own.
     public var pathWeight: Double
 
-    public init(threshold: Double = 3, explainShare: Double = 0.5, pathWeight: Double = 0.5) {
+    public init(threshold: Double = 3, explainShare: Double = 0.5, pathWeight: Double = 1) {
         self.threshold = threshold
         self.explainShare = explainShare
         self.pathWeight = pathWeight
@@ -65,8 +66,15 @@ public struct EvidenceRanker: RootCauseRanker {
             let connected = input.symptom == nil || path?.first == input.symptom
             let explained = !connected || downstream(e) >= explainShare * s
             // Among the unexplained, the one whose anomalous path to the symptom carries the
-            // most evidence explains the most of what was seen.
-            let support = (path ?? [e]).dropLast().reduce(0) { $0 + (strength[$1] ?? 0) }
+            // most evidence explains the most of what was seen. A caller counts only while the
+            // candidate could account for it (at least `explainShare` of its evidence): a
+            // callee must not inherit a stronger caller's evidence, nor what lies above it.
+            var support = 0.0
+            for u in (path ?? [e]).dropLast().reversed() {
+                let su = strength[u] ?? 0
+                guard s >= explainShare * su else { break }
+                support += su
+            }
             let score = anomalous(e) ? (explained ? s / 1000 : 1000 + s + pathWeight * support) : s / 1_000_000
             ranked.append(RankedCause(entity: e, score: score, evidence: Array((evidence.indicators[e] ?? []).prefix(3)), path: path ?? [e],
                                       anomalous: anomalous(e)))
