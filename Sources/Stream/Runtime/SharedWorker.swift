@@ -171,6 +171,8 @@ final class SharedWorker: @unchecked Sendable {
     private func step(_ run: TaskRun, wakes: WorkerParker, deadline: inout UInt64?) throws -> Bool {
         let task = run.task
         if job.isCancelled { throw JobCancelled() }
+        // A finished task only waits for room to close its channels (see `run`).
+        if task.isFinished { return false }
         var progressed = try fireDueTimers(task, deadline: &deadline)
         if task.source != nil {
             progressed = try handleMail(task) || progressed
