@@ -113,7 +113,7 @@ final class RankerTests: XCTestCase {
 
     /// A window whose services call each other as `calls` says, and hand-made indicators: each
     /// service's own time moved with the given surprise.
-    func input(calls: [(String, String)], selfTime: [String: Double]) -> RankingInput {
+    func handMade(calls: [(String, String)], selfTime: [String: Double]) -> RankingInput {
         var w = GraphWindow(start: 0, end: 60_000)
         for (a, b) in calls {
             w.calls[CallKey(caller: .service(a), callee: .service(b))] = CallStats()
@@ -131,7 +131,7 @@ final class RankerTests: XCTestCase {
     /// ts-basic-service: ts-station-service first) once the path weighed as much as a
     /// candidate's own evidence.
     func testACalleeDoesNotInheritTheEvidenceOfACallerItCannotAccountFor() {
-        let input = input(calls: [("gateway", "travel"), ("travel", "basic"), ("basic", "station")],
+        let input = handMade(calls: [("gateway", "travel"), ("travel", "basic"), ("basic", "station")],
                           selfTime: ["gateway": 20, "travel": 30, "basic": 140, "station": 69])
         let ranked = EvidenceRanker().rank(input)
         XCTAssertEqual(ranked.first?.entity, .service("basic"), "\(ranked.prefix(3))")
@@ -143,7 +143,7 @@ final class RankerTests: XCTestCase {
     /// ts-security-service under a slower ts-preserve-other-service, against a database query
     /// of ts-inside-payment-service that nothing else felt).
     func testAnAnomalyThatAccountsForItsCallersOutranksASlightlyStrongerIsolatedOne() {
-        let input = input(calls: [("site", "front"), ("front", "sec"), ("site", "pay")],
+        let input = handMade(calls: [("site", "front"), ("front", "sec"), ("site", "pay")],
                           selfTime: ["front": 5, "sec": 6, "pay": 9.6])
         let ranked = EvidenceRanker().rank(input)
         XCTAssertEqual(ranked.first?.entity, .service("sec"), "\(ranked.prefix(3))")

@@ -194,6 +194,8 @@ func runtimeBenchmark(quick: Bool) throws -> Figures {
     var expected = (count: 0, checksum: 0.0)
     // CPU nanoseconds per event spent in each kind of task (where parallelism 2's time goes).
     var cpuPerEvent: [String: [Double]] = [:]
+    // Per shared-worker run at parallelism 2: source steps taken by the other worker.
+    var helpSteps: [Double] = []
     // Interleave them all so that machine noise hits them alike.
     for _ in 0..<repetitions {
         reference.append(time { expected = referenceLoop(events) })
@@ -204,6 +206,7 @@ func runtimeBenchmark(quick: Bool) throws -> Figures {
                 let ns = metrics.task(named: prefix).reduce(0.0) { $0 + Double($1.cpuNanos) }
                 cpuPerEvent["\(label)_\(kind)", default: []].append(ns / Double(count))
             }
+            if label == "p2" { helpSteps.append(Double(metrics.tasks.map(\.stepsByOtherWorkers).reduce(0, +))) }
             guard totals.count == expected.count, abs(totals.checksum - expected.checksum) < 1e-6 * abs(expected.checksum) else {
                 throw BenchmarkError("\(label) produced \(totals.count) results (checksum \(totals.checksum)); the reference \(expected.count) (\(expected.checksum))")
             }
@@ -231,6 +234,7 @@ func runtimeBenchmark(quick: Bool) throws -> Figures {
     f["peak_rss_mb"] = peakRSSMegabytes()
     f["input_array_rss_mb"] = rssAfterGeneration
     for (label, values) in cpuPerEvent.sorted(by: { $0.key < $1.key }) { f["cpu_ns_per_event_\(label)"] = median(values) }
+    f["source_steps_by_other_worker_p2"] = median(helpSteps)
     printTable("results (median of \(repetitions); one worker thread per core)", [
         ("hand-written loop", formatRate(referenceRate)),
         ("... two at once, half the keys each", formatRate(referenceTwoRate) + String(format: "   %.2f x one (the machine's ceiling for 2 threads)", referenceTwoRate / referenceRate)),
