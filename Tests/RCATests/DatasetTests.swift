@@ -32,7 +32,9 @@ final class DatasetTests: XCTestCase {
 
     /// PetShop's incident window is the first 5-minute bucket that starts after the target
     /// time, also when the target falls exactly on a bucket's start (the dataset's authors
-    /// analyse that bucket: the third of every issue's file).
+    /// analyse that bucket: the third of every issue's file). The bucket the fault began in is
+    /// not baseline either: it once was, and in the temporal scenarios (no normal history) its
+    /// half-faulty readings made up half the baseline and hid a fivefold latency.
     func testAPetShopIncidentStartsAtTheFirstBucketAfterTheTarget() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-petshop-\(UUID())")
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -48,7 +50,7 @@ final class DatasetTests: XCTestCase {
         try ",web,db\nweb,0,1\ndb,0,0\n".write(to: dir.appendingPathComponent("s/graph.csv"), atomically: true, encoding: .utf8)
         // Three header rows (component, metric, statistic), the timestamp row, five buckets.
         let metrics = ",web,db\n,latency,latency\n,Average,Average\nunix_timestamp,,\n"
-            + [1000, 1300, 1600, 1900, 2200].map { "\($0).0,0.1,0.01\n" }.joined()
+            + [1000, 1300, 1600, 1900, 2200].map { "\($0).0,\($0 == 1000 ? 0.1 : 0.5),0.01\n" }.joined()
         for issue in ["aligned", "inside"] {
             try metrics.write(to: dir.appendingPathComponent("s/test/\(issue)/metrics.csv"), atomically: true, encoding: .utf8)
         }
@@ -57,6 +59,13 @@ final class DatasetTests: XCTestCase {
         XCTAssertEqual(cases.map(\.id), ["s/test/aligned", "s/test/inside"])
         XCTAssertEqual(cases.map(\.incidentStart), [1_600_000, 1_600_000])
         XCTAssertEqual(cases.map(\.incidentEnd), [1_900_000, 1_900_000])
+        XCTAssertEqual(cases.map(\.baselineEnd), [1_300_000, 1_300_000])
+        for c in cases {
+            let input = try RCAReplay().run(c)
+            let web = input.baseline.metrics[MetricKey(entity: .service("web"), name: "latency Average")]
+            XCTAssertEqual(web?.count, 1, c.id)
+            XCTAssertEqual(web?.mean, 0.1, c.id)
+        }
     }
 
     func testTheGraphExportsAsJSONAndDOT() throws {

@@ -28,6 +28,35 @@ final class IndicatorTests: XCTestCase {
         XCTAssertEqual(SignalFamily.of(metric: "latency p99"), .latency)
     }
 
+    /// With one baseline reading, a metric's spread is what sampling alone would give: a
+    /// statistic over n requests wanders by about itself over √n. Before, the floor was 1% of
+    /// the mean whatever the traffic, and a step function's latency over 3 calls that went from
+    /// 1.3 s to 4.6 s outranked a search service's over 600 calls that went from 7 ms to 50 ms.
+    /// A long history's own spread outweighs that prior.
+    func testWithAShortHistoryAShiftOverFewRequestsIsWeakerEvidence() {
+        func surprise(readings: [Double], requests: Double, now: Double) -> Double {
+            var base = GraphWindow(start: 0, end: 300_000)
+            var cur = GraphWindow(start: 300_000, end: 600_000)
+            let latency = MetricKey(entity: .service("api"), name: "latency Average")
+            let count = MetricKey(entity: .service("api"), name: "requests Sum")
+            for v in readings {
+                base.metrics[latency, default: MetricSummary()].add(v)
+                base.metrics[count, default: MetricSummary()].add(requests)
+            }
+            cur.metrics[latency, default: MetricSummary()].add(now)
+            cur.metrics[count, default: MetricSummary()].add(requests)
+            return IndicatorExtractor().indicators(current: cur, baseline: base).first { $0.metricName == latency.name }?.surprise ?? 0
+        }
+        let rare = surprise(readings: [1.3], requests: 3, now: 4.6)
+        let busy = surprise(readings: [0.007], requests: 600, now: 0.05)
+        XCTAssertGreaterThan(busy, rare + 1)
+        XCTAssertLessThan(rare, 2.5, "×3.5 over 3 calls is within sampling noise of a heavy tail")
+        // Sixty steady readings (±1%) outweigh the sampling prior: the same jump is an anomaly
+        // (the ranker's threshold is 3).
+        let steady = (0..<60).map { 1.3 * (1 + 0.01 * Double($0 % 3 - 1)) }
+        XCTAssertGreaterThan(surprise(readings: steady, requests: 3, now: 4.6), 3)
+    }
+
     func testAPodMetricIsEvidenceAboutTheServicesOnIt() {
         var base = GraphWindow(start: 0, end: 600_000)
         var cur = GraphWindow(start: 600_000, end: 780_000)

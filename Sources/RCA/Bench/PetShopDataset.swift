@@ -51,6 +51,9 @@ public enum PetShopDataset {
             let traffic = scenario.hasPrefix("temporal") ? "temporal" : scenario.replacingOccurrences(of: "_traffic", with: "")
             var c = RCACase(id: id, group: "\(traffic) \(try table.value(r, "target_metric"))", rootCause: try table.value(r, "root_cause_node"),
                             incidentStart: start * 1000, incidentEnd: (start + bucketSeconds) * 1000, records: records)
+            // The bucket the fault began in is half normal, half not: the baseline ends before it.
+            let onset = issue.lazy.map { Int64($0.timeNanos / 1_000_000_000) }.filter { $0 <= target }.max() ?? start
+            c.baselineEnd = onset * 1000
             c.symptom = .service(try table.value(r, "target_node"))
             c.symptomSignal = SignalFamily.of(metric: try table.value(r, "target_metric"))
             return c

@@ -23,6 +23,9 @@ public struct RCACase: Sendable {
     /// window runs from there for the fault's length.
     public var incidentStart: Int64
     public var incidentEnd: Int64
+    /// Where the baseline ends, when it is not the incident's start: the window holding the
+    /// fault's onset is neither normal nor the incident (PetShop analyses the bucket after it).
+    public var baselineEnd: Int64?
     public var records: [ReplayRecord]
     /// The alerting entity the incident is about, when the case names one (PetShop's target);
     /// candidates are then it and what it depends on.

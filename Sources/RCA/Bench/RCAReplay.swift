@@ -35,8 +35,9 @@ public struct RCAReplay {
         graph.flush()
         let current = GraphWindow.merged(graph.closed.filter { $0.end > c.incidentStart && $0.start < c.incidentEnd })
             ?? GraphWindow(start: c.incidentStart, end: c.incidentEnd)
-        let baseline = GraphWindow.merged(graph.closed.filter { $0.end <= c.incidentStart })
-            ?? GraphWindow(start: c.incidentStart, end: c.incidentStart)
+        let baselineEnd = c.baselineEnd ?? c.incidentStart
+        let baseline = GraphWindow.merged(graph.closed.filter { $0.end <= baselineEnd })
+            ?? GraphWindow(start: baselineEnd, end: baselineEnd)
         var names = Dictionary(miner.allTemplates.map { ($0.id, $0.text) }, uniquingKeysWith: { a, _ in a })
         for (event, source) in eventNames { names[event] = "@\(source.location) " + (names[source.template] ?? "template \(source.template)") }
         var extractor = IndicatorExtractor(config: indicatorConfig, templateNames: names)

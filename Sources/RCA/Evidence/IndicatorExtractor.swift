@@ -15,10 +15,14 @@ public struct IndicatorConfig: Sendable, Equatable {
     /// A metric's baseline spread is taken as at least this share of its mean, so that a flat
     /// baseline (availability at exactly 100 for days) does not make every wiggle certain.
     public var metricSpreadFloor: Double
+    /// How many baseline readings the expected sampling noise of a metric counts for, against
+    /// the spread its history shows.
+    public var metricPriorReadings: Double
 
     public init(minimumCount: Int = 5, exceedanceQuantile: Double = 0.95, minimumLatencyRatio: Double = 2, minimumSurprise: Double = 2,
-                metricSpreadFloor: Double = 0.01) {
+                metricSpreadFloor: Double = 0.01, metricPriorReadings: Double = 4) {
         self.metricSpreadFloor = metricSpreadFloor
+        self.metricPriorReadings = metricPriorReadings
         self.minimumCount = minimumCount
         self.exceedanceQuantile = exceedanceQuantile
         self.minimumLatencyRatio = minimumLatencyRatio
@@ -173,7 +177,8 @@ public struct IndicatorExtractor: Sendable {
     }
 
     /// Metrics whose mean moved the bad way (`MetricPolarity`) in units of the baseline's spread
-    /// (at least a tenth of its mean, so a flat baseline does not turn noise into certainty).
+    /// (never below what sampling alone gives, nor 1% of its mean, so that a short or flat
+    /// baseline does not turn noise into certainty).
     func metricShifts(_ current: GraphWindow, _ baseline: GraphWindow) -> [Indicator] {
         let owners = current.servicesOf.merging(baseline.servicesOf) { $0.union($1) }
         var out: [Indicator] = []
@@ -183,7 +188,16 @@ public struct IndicatorExtractor: Sendable {
             guard let base = baseline.metrics[key], base.count >= 1, cur.count > 0 else { continue }
             let mean = base.mean
             let variance = max(0, base.sumOfSquares / Double(base.count) - mean * mean)
-            let spread = max(variance.squareRoot(), config.metricSpreadFloor * abs(mean), 1e-9)
+            // A statistic over the n requests of one window wanders by about its own size over
+            // √n (Poisson for a count, a coefficient of variation near 1 for a latency). That is
+            // the prior spread, worth a few readings; a long history's own spread outweighs it,
+            // while with one or two readings a few slow calls of a rarely used entity are not
+            // taken for a shift.
+            let requests = Self.requestCount(of: key, in: current).map { max(1, $0) }
+            let prior = max(config.metricSpreadFloor * abs(mean), requests.map { abs(mean) / $0.squareRoot() } ?? 0)
+            let readings = Double(base.count - 1), priorReadings = config.metricPriorReadings
+            let pooled = (priorReadings * prior * prior + readings * variance * Double(base.count) / max(1, readings)) / (priorReadings + readings)
+            let spread = max(pooled.squareRoot(), config.metricSpreadFloor * abs(mean), 1e-9)
             let polarity = MetricPolarity.of(key.name)
             // The mean over the incident window: its single worst reading is noisier (tried:
             // Nezha AC@1 0.80 → 0.60).
