@@ -35,6 +35,8 @@ struct BenchNABCommand: ParsableCommand {
     @Option(name: .customLong("detector"), help: "A detector to run (repeatable; default: all). One of: \(MetricDetectorKind.allCases.map(\.rawValue).joined(separator: ", ")).")
     var detectors: [String] = []
     @Flag(help: "Print each series' share of the first profile's score.") var perSeries = false
+    @Flag(help: "Tell the detectors that cut values into levels (novelty, shape, ensemble) each file's minimum and maximum before its first point, as NAB's framework tells every detector (inputMin, inputMax): look-ahead. Results are named <detector>-range-hint.")
+    var rangeHint = false
     @Option(help: "NAB profiles.json (default: NAB v1.1's standard, reward_low_FP_rate, reward_low_FN_rate).") var profiles: String?
 
     func run() throws {
@@ -89,10 +91,11 @@ struct BenchNABCommand: ParsableCommand {
         for kind in kinds {
             let clock = ContinuousClock()
             var scores: [[Double]] = []
-            let elapsed = clock.measure { scores = series.map { kind.nabScores(of: $0) } }
+            let elapsed = clock.measure { scores = series.map { kind.nabScores(of: $0, rangeHint: rangeHint) } }
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-            try NABRunner.writeResults(detector: kind.rawValue, series: series, scores: scores, to: URL(fileURLWithPath: out!))
-            report(kind.rawValue, scores, speed: String(format: "%.2fM", Double(points) / seconds / 1e6))
+            let name = rangeHint && kind.usesValueRange ? kind.rawValue + "-range-hint" : kind.rawValue
+            try NABRunner.writeResults(detector: name, series: series, scores: scores, to: URL(fileURLWithPath: out!))
+            report(name, scores, speed: String(format: "%.2fM", Double(points) / seconds / 1e6))
         }
     }
 }

@@ -54,6 +54,20 @@ final class BenchNABCommandTests: XCTestCase {
         XCTAssertEqual(rescoredLine.split(separator: " ")[1], line.split(separator: " ")[1])
     }
 
+    /// `--range-hint` gives the level-cutting detectors the file's range, as NAB's framework
+    /// does, and names their results apart; the others run as they are.
+    func testARangeHintRunIsNamedApart() throws {
+        let out = dir.appendingPathComponent("results").path
+        let (status, stdout, stderr) = try ChildProcesses.runVigilCapturingOutput([
+            "bench", "nab", "--data", dir.appendingPathComponent("data").path, "--labels", dir.appendingPathComponent("labels.json").path,
+            "--out", out, "--detector", "ensemble", "--detector", "ewma", "--range-hint"])
+        XCTAssertEqual(status, 0, stderr)
+        XCTAssertTrue(stdout.contains("\nensemble-range-hint "), stdout)
+        XCTAssertTrue(stdout.contains("\newma "), stdout)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: "\(out)/ensemble-range-hint/synthetic/ensemble-range-hint_jump.csv"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: "\(out)/ewma/synthetic/ewma_jump.csv"))
+    }
+
     func testAWindowThatIsNotInItsFileIsRejectedNamingIt() throws {
         try JSONEncoder().encode(["synthetic/jump.csv": [["2030-01-01 00:00:00.000000", "2030-01-02 00:00:00.000000"]]])
             .write(to: dir.appendingPathComponent("labels.json"))

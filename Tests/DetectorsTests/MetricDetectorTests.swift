@@ -145,6 +145,35 @@ final class MetricDetectorTests: XCTestCase {
         }
     }
 
+    /// A declared value range (a percentage: 0...100) replaces the warm-up's in the detectors
+    /// that cut values into levels, survives a checkpoint, and a range that is not one is
+    /// reported as corrupt state instead of trapping.
+    func testADeclaredValueRangeSetsTheLevelsAndSurvivesACheckpoint() throws {
+        var config = EnsembleDetector.Config()
+        config.valueRange = 0...100
+        XCTAssertEqual(config.shape.valueRange, 0...100)
+        XCTAssertEqual(config.novelty.valueRange, 0...100)
+        var shape = ShapeNoveltyDetector(config: config.shape)
+        var novelty = NoveltyDetector(config: config.novelty)
+        var last: (shape: DetectorVerdict?, novelty: DetectorVerdict?) = (nil, nil)
+        for (i, v) in series().enumerated() {
+            last = (shape.update(time: Int64(i) * 300_000, value: v), novelty.update(time: Int64(i) * 300_000, value: v))
+        }
+        XCTAssertEqual(last.shape?.expected, 0...100)
+        XCTAssertEqual(last.novelty?.expected, 0...100)
+        for cut in [10, 403, 2502] {
+            try assertStateRoundTrip(EnsembleDetector(config: config), cut: cut)
+            try assertStateRoundTrip(ShapeNoveltyDetector(config: config.shape), cut: cut)
+        }
+        var w = StateWriter()
+        Double?.some(5).encode(to: &w)
+        Double?.some(1).encode(to: &w)
+        var r = StateReader(w.bytes)
+        XCTAssertThrowsError(try Optional<ClosedRange<Double>>.decodeRange(from: &r)) { error in
+            XCTAssertTrue("\(error)".contains("5.0...1.0 is empty"), "\(error)")
+        }
+    }
+
     func testScoresAreInTheUnitIntervalAndOrderedByDistance() {
         XCTAssertEqual(GaussianTail.score(sigmas: 0), 0, accuracy: 1e-12)
         var previous = 0.0

@@ -35,6 +35,13 @@ public struct EnsembleDetector: AnomalyDetector {
         /// How each averaged member's surprises are judged against that member's own history.
         public var calibration = LikelihoodCalibrated<EWMADetector>.Config()
         public init() {}
+
+        /// The range the series is known to stay in, for the members that cut values into
+        /// levels (novelty, shape); nil: they take it from their warm-up.
+        public var valueRange: ClosedRange<Double>? {
+            get { novelty.valueRange }
+            set { novelty.valueRange = newValue; shape.valueRange = newValue }
+        }
     }
 
     public let config: Config

@@ -25,6 +25,9 @@ public struct NoveltyDetector: AnomalyDetector {
         /// noisy series happen all the time (long words rarely repeat exactly); the ensemble
         /// uses the share itself, calibrated, not this flag.
         public var threshold: Double = 1
+        /// The range the series is known to stay in, when it is known: the bands divide it
+        /// instead of the warm-up's spread.
+        public var valueRange: ClosedRange<Double>? = nil
         public init() {}
     }
 
@@ -75,6 +78,10 @@ public struct NoveltyDetector: AnomalyDetector {
         width = (high - low) / config.levels
         if !(width > 0) { width = max(abs(sorted[sorted.count / 2]) * 1e-2, 1e-6) }
         origin = low
+        if let known = config.valueRange, known.upperBound > known.lowerBound {
+            origin = known.lowerBound
+            width = (known.upperBound - known.lowerBound) / config.levels
+        }
     }
 
     /// Adds the band and its words; returns the share of context lengths whose word was new,
@@ -125,11 +132,13 @@ public struct NoveltyDetector: AnomalyDetector {
 extension NoveltyDetector.Config: StateCodable {
     public func encode(to w: inout StateWriter) {
         levels.encode(to: &w); maxContext.encode(to: &w); warmup.encode(to: &w); memory.encode(to: &w); threshold.encode(to: &w)
+        valueRange.encodeRange(to: &w)
     }
     public static func decode(from r: inout StateReader) throws -> Self {
         var c = Self()
         c.levels = try .decode(from: &r); c.maxContext = try .decode(from: &r); c.warmup = try .decode(from: &r)
         c.memory = try .decode(from: &r); c.threshold = try .decode(from: &r)
+        c.valueRange = try .decodeRange(from: &r)
         return c
     }
 }

@@ -35,6 +35,9 @@ public struct ShapeNoveltyDetector: AnomalyDetector {
         public var maxCategories: Int = 100
         /// The event score that makes an anomaly (ARTime's NAB threshold is 0.32).
         public var threshold: Double = 0.35
+        /// The range the series is known to stay in (a percentage: 0...100), when it is known:
+        /// levels are normalised over it instead of over the widened warm-up range.
+        public var valueRange: ClosedRange<Double>? = nil
         public init() {}
     }
 
@@ -125,6 +128,7 @@ public struct ShapeNoveltyDetector: AnomalyDetector {
             let spread = hi > lo ? hi - lo : max(abs(hi) * 0.1, 1e-6)
             low = lo - config.margin * spread
             high = hi + config.margin * spread
+            if let known = config.valueRange, known.upperBound > known.lowerBound { (low, high) = (known.lowerBound, known.upperBound) }
             let replay = warmupValues
             warmupValues = []
             downsampled = 0
@@ -373,12 +377,14 @@ extension ShapeNoveltyDetector.Config: StateCodable {
     public func encode(to w: inout StateWriter) {
         step.encode(to: &w); stepDuration.encode(to: &w); window.encode(to: &w); warmup.encode(to: &w); levels.encode(to: &w)
         snap.encode(to: &w); mask.encode(to: &w); margin.encode(to: &w); maxCategories.encode(to: &w); threshold.encode(to: &w)
+        valueRange.encodeRange(to: &w)
     }
     public static func decode(from r: inout StateReader) throws -> Self {
         var c = Self()
         c.step = try .decode(from: &r); c.stepDuration = try .decode(from: &r); c.window = try .decode(from: &r); c.warmup = try .decode(from: &r)
         c.levels = try .decode(from: &r); c.snap = try .decode(from: &r); c.mask = try .decode(from: &r)
         c.margin = try .decode(from: &r); c.maxCategories = try .decode(from: &r); c.threshold = try .decode(from: &r)
+        c.valueRange = try .decodeRange(from: &r)
         return c
     }
 }

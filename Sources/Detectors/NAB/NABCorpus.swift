@@ -12,6 +12,13 @@ public struct NABSeries: Sendable {
     /// Row indices of each labelled window, first to last row inclusive, in time order.
     public var windows: [ClosedRange<Int>]
 
+    /// The file's smallest and largest value: what NAB's framework gives every detector before
+    /// the first point (`inputMin`, `inputMax`); nil for an empty file.
+    public var valueRange: ClosedRange<Double>? {
+        guard let low = values.min(), let high = values.max() else { return nil }
+        return low...high
+    }
+
     public init(name: String, timestampTexts: [String], times: [Int64], values: [Double], windows: [ClosedRange<Int>]) {
         self.name = name
         self.timestampTexts = timestampTexts
