@@ -47,22 +47,18 @@ func nabBenchmark(quick: Bool) throws -> Figures {
         if !rangeHint, bestStreaming == nil || result[0].normalized > bestStreaming!.scores[0].normalized { bestStreaming = (label, result) }
     }
     printTable("NAB scores (normalised: null detector 0, perfect 100), points per second on one core", rows)
-    if let best {
-        figures.set("best_detector", best.name)
-        figures.set("standard", best.scores[0].normalized)
-        figures.set("reward_low_fp", best.scores[1].normalized)
-        figures.set("reward_low_fn", best.scores[2].normalized)
-        print(String(format: "\nbest: %@ — standard %.1f (goal ≥ 70), reward_low_FP %.1f, reward_low_FN %.1f",
-                     best.name, best.scores[0].normalized, best.scores[1].normalized, best.scores[2].normalized))
+    func record(_ run: (name: String, scores: [NABScore])?, prefix: String, title: String) {
+        guard let run else { return }
+        figures.set(prefix + "best_detector", run.name)
+        figures.set(prefix + "standard", run.scores[0].normalized)
+        figures.set(prefix + "reward_low_fp", run.scores[1].normalized)
+        figures.set(prefix + "reward_low_fn", run.scores[2].normalized)
+        print(String(format: "%@: %@ — standard %.1f, reward_low_FP %.1f, reward_low_FN %.1f",
+                     title, run.name, run.scores[0].normalized, run.scores[1].normalized, run.scores[2].normalized))
     }
-    if let bestStreaming {
-        figures.set("streaming_best_detector", bestStreaming.name)
-        figures.set("streaming_standard", bestStreaming.scores[0].normalized)
-        figures.set("streaming_reward_low_fp", bestStreaming.scores[1].normalized)
-        figures.set("streaming_reward_low_fn", bestStreaming.scores[2].normalized)
-        print(String(format: "best without the file's range in advance: %@ — standard %.1f, reward_low_FP %.1f, reward_low_FN %.1f",
-                     bestStreaming.name, bestStreaming.scores[0].normalized, bestStreaming.scores[1].normalized, bestStreaming.scores[2].normalized))
-    }
+    print()
+    record(best, prefix: "", title: "best (goal: standard ≥ 70)")
+    record(bestStreaming, prefix: "streaming_", title: "best without the file's range in advance")
 
     if let results = ProcessInfo.processInfo.environment["NAB_RESULTS"] {
         var references: [(String, String)] = []
