@@ -174,6 +174,21 @@ final class MetricDetectorTests: XCTestCase {
         }
     }
 
+    /// The NAB harness's range hint reaches the level-cutting detectors (and only them): a
+    /// series whose warm-up saw a tenth of its range scores differently once the file's range
+    /// is told in advance.
+    func testTheNABRangeHintReachesTheDetectorsThatCutLevels() {
+        var values = (0..<4000).map { i in (i < 1500 ? 10 : 100) * (1 + sin(Double(i) / 20)) }
+        for i in stride(from: 2000, to: 4000, by: 250) { values[i] = 260 }
+        let nab = NABSeries(name: "synthetic/widening.csv", timestampTexts: values.map { _ in "" },
+                            times: values.indices.map { Int64($0) * 300 }, values: values, windows: [])
+        XCTAssertEqual(nab.valueRange, values.min()!...values.max()!)
+        for kind in MetricDetectorKind.allCases {
+            let differs = kind.nabScores(of: nab) != kind.nabScores(of: nab, rangeHint: true)
+            XCTAssertEqual(differs, kind.usesValueRange, kind.rawValue)
+        }
+    }
+
     func testScoresAreInTheUnitIntervalAndOrderedByDistance() {
         XCTAssertEqual(GaussianTail.score(sigmas: 0), 0, accuracy: 1e-12)
         var previous = 0.0

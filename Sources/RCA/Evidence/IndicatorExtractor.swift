@@ -181,6 +181,7 @@ public struct IndicatorExtractor: Sendable {
     /// baseline does not turn noise into certainty).
     func metricShifts(_ current: GraphWindow, _ baseline: GraphWindow) -> [Indicator] {
         let owners = current.servicesOf.merging(baseline.servicesOf) { $0.union($1) }
+        let currentRequests = Self.requestCounts(in: current), baselineRequests = Self.requestCounts(in: baseline)
         var out: [Indicator] = []
         for (key, cur) in current.metrics {
             // One baseline reading is allowed (a case with no normal history has only the
@@ -193,10 +194,11 @@ public struct IndicatorExtractor: Sendable {
             // the prior spread, worth a few readings; a long history's own spread outweighs it,
             // while with one or two readings a few slow calls of a rarely used entity are not
             // taken for a shift.
-            let requests = Self.requestCount(of: key, in: current).map { max(1, $0) }
-            let prior = max(config.metricSpreadFloor * abs(mean), requests.map { abs(mean) / $0.squareRoot() } ?? 0)
-            let readings = Double(base.count - 1), priorReadings = config.metricPriorReadings
-            let pooled = (priorReadings * prior * prior + readings * variance * Double(base.count) / max(1, readings)) / (priorReadings + readings)
+            let prior = max(config.metricSpreadFloor * abs(mean), currentRequests[key.entity].map { abs(mean) / max(1, $0).squareRoot() } ?? 0)
+            // Pooled as in a conjugate prior: k pseudo-readings of the prior variance plus the
+            // history's squared deviations (n readings, n − 1 degrees of freedom).
+            let squaredDeviations = variance * Double(base.count)
+            let pooled = (config.metricPriorReadings * prior * prior + squaredDeviations) / (config.metricPriorReadings + Double(base.count - 1))
             let spread = max(pooled.squareRoot(), config.metricSpreadFloor * abs(mean), 1e-9)
             let polarity = MetricPolarity.of(key.name)
             // The mean over the incident window: its single worst reading is noisier (tried:
@@ -216,12 +218,12 @@ public struct IndicatorExtractor: Sendable {
             // A success rate is a share of requests: when the entity reports how many, the
             // evidence is how many failed against the baseline's failure rate — an availability
             // of 0% over one request is no news, 97% over thousands is.
-            if let requests = Self.requestCount(of: key, in: current), let rate = Self.percentShare(key.name) {
+            if let requests = currentRequests[key.entity], let rate = Self.percentShare(key.name) {
                 let n = Int(requests.rounded())
                 let failed = Int((Double(n) * (1 - worst / rate)).rounded())
                 // The baseline's failure rate over its requests, half a failure added so that
                 // a spotless history is not taken as proof that failures cannot happen.
-                let baseRequests = (Self.requestCount(of: key, in: baseline) ?? 0) * Double(base.count)
+                let baseRequests = (baselineRequests[key.entity] ?? 0) * Double(base.count)
                 let baseFailures = min(1, max(0, 1 - mean / rate)) * baseRequests
                 s = n > 0 ? TailSurprise.binomialAtLeast(failed, of: n, p: (baseFailures + 0.5) / (baseRequests + 1)) : 0
             }
@@ -247,13 +249,19 @@ public struct IndicatorExtractor: Sendable {
         return n.contains("ratio") || n.contains("fraction") ? 1 : 100
     }
 
-    /// The number of requests the entity served in the window, when it reports it.
-    static func requestCount(of key: MetricKey, in window: GraphWindow) -> Double? {
-        for (k, m) in window.metrics where k.entity == key.entity && m.count > 0 {
+    /// The number of requests each entity served in the window (the mean of its request-count
+    /// metric), for the entities that report one. Computed once per comparison: looked up per
+    /// metric, it made the comparison quadratic in the window's metrics. When an entity has
+    /// several such metrics, the first by name counts (a replay must judge as the live run did).
+    static func requestCounts(in window: GraphWindow) -> [Entity: Double] {
+        var out: [Entity: (name: String, requests: Double)] = [:]
+        for (k, m) in window.metrics where m.count > 0 {
             let n = k.name.lowercased()
-            if n.hasPrefix("requests") || n.hasSuffix("request count") || n.contains("workload") { return m.sum / Double(m.count) }
+            guard n.hasPrefix("requests") || n.hasSuffix("request count") || n.contains("workload") else { continue }
+            if let known = out[k.entity], known.name <= k.name { continue }
+            out[k.entity] = (k.name, m.sum / Double(m.count))
         }
-        return nil
+        return out.mapValues(\.requests)
     }
 
     /// Error templates a service never logged in the baseline, by how many lines. (New
