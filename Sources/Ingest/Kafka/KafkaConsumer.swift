@@ -197,6 +197,17 @@ final class KafkaConsumer: @unchecked Sendable {
         return list.elements.map { $0.0.pointee.offset < 0 ? KafkaOffset.end : $0.0.pointee.offset }
     }
 
+    /// The offset each of `starts` names now (`KafkaOffset.beginning`: the partition's first
+    /// offset; `.end`: the offset after its last message), or a negative value where the broker
+    /// did not say. One ListOffsets request per broker, which takes these two values as they are.
+    func logicalOffsets(_ starts: [(TopicPartition, Int64)], timeoutMs: Int32 = 10_000) throws -> [Int64] {
+        let list = UnsafeMutablePointer<rd_kafka_topic_partition_list_t>.make(starts)
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = rd_kafka_offsets_for_times(handle, list, timeoutMs)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError("looking up the partitions' first and end offsets", err: err) }
+        return list.elements.map { $0.0.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR ? $0.0.pointee.offset : -1 }
+    }
+
     /// The first offset each partition still has and the offset after its last message, now.
     func watermarks(_ partitions: [TopicPartition], timeoutMs: Int32 = 10_000) throws -> [(low: Int64, high: Int64)] {
         try partitions.map { tp in

@@ -224,18 +224,17 @@ final class KafkaSplits: RebalanceHandler {
             }
         }
         let range = rangeEnds(partitions)
-        return partitions.enumerated().map { i, tp in
+        let starts = concrete(partitions.enumerated().map { i, tp in
             let resume = start(of: tp, committed: committed[i])
-            let start: Int64
-            if resume >= 0 {
-                start = resume
-            } else {
-                switch options.startingOffsets {
-                case .earliest: start = KafkaOffset.beginning
-                case .latest: start = KafkaOffset.end
-                case .timestamp: start = byTime?[i] ?? KafkaOffset.end
-                }
+            if resume >= 0 { return resume }
+            switch options.startingOffsets {
+            case .earliest: return KafkaOffset.beginning
+            case .latest: return KafkaOffset.end
+            case .timestamp: return byTime?[i] ?? KafkaOffset.end
             }
+        }, of: partitions)
+        return partitions.enumerated().map { i, tp in
+            let start = starts[i]
             let s = addSplit(tp, startingAt: start >= 0 ? start : KafkaOffset.invalid)
             if let range {
                 splits[s].stopOffset = range.stops[i]
@@ -246,6 +245,26 @@ final class KafkaSplits: RebalanceHandler {
                 }
             }
             return start
+        }
+    }
+
+    /// The offsets that `starts` name logically (the beginning, the end) looked up now, in one
+    /// request per broker. A partition assigned at a logical offset is looked up by librdkafka
+    /// as soon as it is assigned, often before it has joined its leader's broker thread; the
+    /// lookup then fails ("no current leader") and is retried only after 500 ms (hard-wired in
+    /// librdkafka 2.0): a fresh group's source stalled half a second at its start (the kafka
+    /// benchmark saw it in most runs). Where the lookup fails, the logical offset stays.
+    private func concrete(_ starts: [Int64], of partitions: [TopicPartition]) -> [Int64] {
+        let logical = starts.indices.filter { starts[$0] == KafkaOffset.beginning || starts[$0] == KafkaOffset.end }
+        guard !logical.isEmpty else { return starts }
+        do {
+            let found = try consumer.logicalOffsets(logical.map { (partitions[$0], starts[$0]) })
+            var out = starts
+            for (i, offset) in zip(logical, found) where offset >= 0 { out[i] = offset }
+            return out
+        } catch {
+            logger.notice("cannot look up where \(summary(logical.map { partitions[$0] })) begin or end (\(error)); librdkafka will")
+            return starts
         }
     }
 
