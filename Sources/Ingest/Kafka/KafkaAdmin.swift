@@ -60,21 +60,40 @@ public enum KafkaAdmin {
         p["enable.partition.eof"] = "true"
         p["enable.auto.commit"] = "false"
         p["isolation.level"] = readCommitted ? "read_committed" : "read_uncommitted"
+        // The end of each partition is what it waits for, and the broker holds a fetch that finds
+        // nothing new for up to this long before saying so.
+        p["fetch.wait.max.ms"] = "10"
         let conf = try p.merging(properties).makeConf()
         var errstr = [CChar](repeating: 0, count: 512)
         guard let rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, &errstr, errstr.count) else {
             rd_kafka_conf_destroy(conf)
             throw KafkaError("cannot create a Kafka consumer: \(String(cString: errstr))")
         }
-        defer { rd_kafka_destroy(rk) }
+        // Never a group member: closing one (the default) waits half a second for nothing.
+        defer { rd_kafka_destroy_flags(rk, Int32(RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE)) }
         rd_kafka_poll_set_consumer(rk)
-        let list = UnsafeMutablePointer<rd_kafka_topic_partition_list_t>.make(
-            (0..<partitions).map { (TopicPartition(topic, $0), KafkaOffset.beginning) })
+        // Concrete start offsets: a partition assigned at "the beginning" is looked up before it
+        // has joined its broker, and the lookup is retried after 500 ms (see `KafkaSplits.concrete`).
+        var starts: [(TopicPartition, Int64)] = []
+        var ended = Set<Int32>()
+        for partition in 0..<partitions {
+            var low: Int64 = 0, high: Int64 = 0
+            let q = rd_kafka_query_watermark_offsets(rk, topic, partition, &low, &high, Int32(timeoutMs))
+            switch q {
+            case RD_KAFKA_RESP_ERR_NO_ERROR:
+                if low < high { starts.append((TopicPartition(topic, partition), low)) } else { ended.insert(partition) }
+            case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART, RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC, RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
+                return []  // not created yet: empty
+            default:
+                throw KafkaError("reading the offsets of \(topic)[\(partition)]", err: q)
+            }
+        }
+        guard !starts.isEmpty else { return [] }
+        let list = UnsafeMutablePointer<rd_kafka_topic_partition_list_t>.make(starts)
         defer { rd_kafka_topic_partition_list_destroy(list) }
         let err = rd_kafka_assign(rk, list)
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError("reading \(topic)", err: err) }
         var records: [(key: [UInt8]?, value: [UInt8])] = []
-        var ended = Set<Int32>()
         let deadline = Int(monotonicNanos() / 1_000_000) + timeoutMs
         while ended.count < Int(partitions) {
             guard Int(monotonicNanos() / 1_000_000) < deadline else {
