@@ -36,7 +36,8 @@ public struct KafkaSinkOptions: Sendable {
     public var stagingDirectory: String?
     /// A single-partition, compacted topic where each transaction also records which
     /// checkpoint it committed, so a restart knows which staged output is already in Kafka.
-    public var markersTopic = "vigil_transaction_markers"
+    public var markersTopic = KafkaSinkOptions.defaultMarkersTopic
+    public static let defaultMarkersTopic = "vigil_transaction_markers"
     public var properties: KafkaProperties = [:]
 
     public init(brokers: String, topic: String, transactionalIDPrefix: String? = nil) {
