@@ -59,31 +59,30 @@ func kafkaBenchmark(quick: Bool) throws -> Figures {
     if let runs = ProcessInfo.processInfo.environment["VIGIL_KAFKA_PROFILE"].flatMap(Int.init) {
         for r in 0..<runs {
             let vigilThreads = ThreadTimeSampler()
-            let (seconds, _) = try vigilConsume(brokers: cluster.bootstrapServers, group: "profile-\(r)", properties: vigilProperties)
-            print(String(format: "  vigil %.3f s", seconds))
-            vigilThreads.printThreads(wall: seconds)
+            let (run, _) = try vigilConsume(brokers: cluster.bootstrapServers, group: "profile-\(r)", properties: vigilProperties)
+            print(String(format: "  vigil %.3f s", run.seconds))
+            vigilThreads.printThreads(wall: run.seconds)
             let rawThreads = ThreadTimeSampler()
-            let rawSeconds = try rawConsume(brokers: cluster.bootstrapServers, group: "profile-raw-\(r)", messages: messages, properties: tunedRaw)
-            print(String(format: "  raw with Vigil's settings %.3f s", rawSeconds))
-            rawThreads.printThreads(wall: rawSeconds)
+            let rawRun = try rawConsume(brokers: cluster.bootstrapServers, group: "profile-raw-\(r)", messages: messages, properties: tunedRaw)
+            print(String(format: "  raw with Vigil's settings %.3f s", rawRun.seconds))
+            rawThreads.printThreads(wall: rawRun.seconds)
         }
         return Figures()
     }
     var raw: [Double] = [], rawTuned: [Double] = [], vigil: [Double] = []
     var rawTunedCPU: [Double] = [], vigilCPU: [Double] = []
     for r in 0..<repetitions {
-        let rawSeconds = try rawConsume(brokers: cluster.bootstrapServers, group: "raw-\(r)", messages: messages, properties: [:])
+        let rawSeconds = try rawConsume(brokers: cluster.bootstrapServers, group: "raw-\(r)", messages: messages, properties: [:]).seconds
         raw.append(rawSeconds)
-        let rawCPUBefore = processCPUSeconds()
-        let tunedSeconds = try rawConsume(brokers: cluster.bootstrapServers, group: "raw-tuned-\(r)", messages: messages,
-                                          properties: tunedRaw)
-        rawTunedCPU.append(processCPUSeconds() - rawCPUBefore)
+        let tuned = try rawConsume(brokers: cluster.bootstrapServers, group: "raw-tuned-\(r)", messages: messages, properties: tunedRaw)
+        let tunedSeconds = tuned.seconds
+        rawTunedCPU.append(tuned.cpuSeconds)
         rawTuned.append(tunedSeconds)
-        let cpuBefore = processCPUSeconds()
-        let (vigilSeconds, decoded) = try vigilConsume(brokers: cluster.bootstrapServers, group: "vigil-\(r)", properties: vigilProperties)
-        vigilCPU.append(processCPUSeconds() - cpuBefore)
-        print(String(format: "  (CPU of the process, broker included: raw with Vigil's settings %.2f s, vigil %.2f s)",
-                     rawTunedCPU.last!, vigilCPU.last!))
+        let (run, decoded) = try vigilConsume(brokers: cluster.bootstrapServers, group: "vigil-\(r)", properties: vigilProperties)
+        let vigilSeconds = run.seconds
+        vigilCPU.append(run.cpuSeconds)
+        print(String(format: "  (CPU of the process over the timed run, broker included: raw with Vigil's settings %.2f s, vigil %.2f s)",
+                     tuned.cpuSeconds, run.cpuSeconds))
         guard decoded == spans else { throw BenchmarkError("Vigil decoded \(decoded) spans, expected \(spans)") }
         vigil.append(vigilSeconds)
         print(String(format: "  run %d: raw %.2f s, raw with Vigil's settings %.2f s, vigil %.2f s", r + 1, rawSeconds, tunedSeconds, vigilSeconds))
@@ -91,7 +90,8 @@ func kafkaBenchmark(quick: Bool) throws -> Figures {
     let rawDefaultS = median(raw), rawTunedS = median(rawTuned), vigilS = median(vigil)
     let rawS = min(rawDefaultS, rawTunedS)
     // Vigil's run cannot take less than its CPU (broker included: it shares these cores) spread
-    // over every core, so no packing of its threads gets the ratio above this.
+    // over every core, so no packing of its threads gets the ratio above this. Both CPU figures
+    // cover exactly the timed runs (first message to end), not the group joins before them.
     let cores = Double(ProcessInfo.processInfo.activeProcessorCount)
     let ratioCeiling = rawS * cores / median(vigilCPU)
     let decodeNanos = try decodeAloneNanosPerSpan(sample)
@@ -151,7 +151,7 @@ func decodeAloneNanosPerSpan(_ messages: [[UInt8]]) throws -> Double {
 /// A plain consume loop: poll, add up the payload length, destroy. Seconds from the first
 /// message to the last. `properties`: librdkafka's defaults, or the settings Vigil's
 /// source runs with (to compare like with like).
-func rawConsume(brokers: String, group: String, messages: Int, properties: KafkaProperties) throws -> Double {
+func rawConsume(brokers: String, group: String, messages: Int, properties: KafkaProperties) throws -> ConsumeTiming {
     var props = properties
     props["bootstrap.servers"] = brokers
     props["group.id"] = group
@@ -167,18 +167,25 @@ func rawConsume(brokers: String, group: String, messages: Int, properties: Kafka
     rd_kafka_subscribe(rk, topics)
     rd_kafka_topic_partition_list_destroy(topics)
     var count = 0, bytes = 0
-    var first: UInt64 = 0
+    var first: UInt64 = 0, firstCPU = 0.0
     while count < messages {
         guard let m = rd_kafka_consumer_poll(rk, 100) else { continue }
         if m.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR {
-            if count == 0 { first = monotonicNanos() }
+            if count == 0 { first = monotonicNanos(); firstCPU = processCPUSeconds() }
             count += 1
             bytes += m.pointee.len
         }
         rd_kafka_message_destroy(m)
     }
     precondition(bytes > 0)
-    return Double(monotonicNanos() - first) / 1e9
+    return ConsumeTiming(seconds: Double(monotonicNanos() - first) / 1e9, cpuSeconds: processCPUSeconds() - firstCPU)
+}
+
+/// A consuming run, from its first message to its end: wall time, and the CPU the whole
+/// process (the in-process broker included) used meanwhile.
+struct ConsumeTiming {
+    var seconds: Double
+    var cpuSeconds: Double
 }
 
 /// Consumer properties for the Vigil source from `VIGIL_KAFKA_PROPS="key=value,..."`
@@ -192,23 +199,27 @@ func vigilSourceProperties() -> KafkaProperties {
     return properties
 }
 
-/// When the first message reached the decoder.
+/// When the first message reached the decoder, and the process's CPU time then.
 final class FirstMessageClock: Sendable {
     let nanos = Atomic<UInt64>(0)
+    let cpuNanos = Atomic<UInt64>(0)
 }
 
 struct TimedSpanDecoder: KafkaMessageDecoder {
     var inner = OTLPSpanDecoder()
     let clock: FirstMessageClock
     mutating func decode(_ message: KafkaMessage, emit: (SpanRecord, Timestamp) throws -> Void) throws {
-        if clock.nanos.load(ordering: .relaxed) == 0 { clock.nanos.store(monotonicNanos(), ordering: .relaxed) }
+        if clock.nanos.load(ordering: .relaxed) == 0 {
+            clock.cpuNanos.store(UInt64(processCPUSeconds() * 1e9), ordering: .relaxed)
+            clock.nanos.store(monotonicNanos(), ordering: .relaxed)
+        }
         try inner.decode(message, emit: emit)
     }
 }
 
 /// Vigil's Kafka source with the OTLP span decoder, one subtask, into a counting sink.
-/// Seconds from the first message decoded to the end of the job.
-func vigilConsume(brokers: String, group: String, properties: KafkaProperties) throws -> (Double, Int) {
+/// Timed from the first message decoded to the end of the job; the spans decoded.
+func vigilConsume(brokers: String, group: String, properties: KafkaProperties) throws -> (ConsumeTiming, Int) {
     let env = StreamEnvironment(name: "kafka-benchmark", parallelism: 1)
     var options = KafkaSourceOptions(brokers: brokers, topics: ["otlp_spans"], groupID: group)
     options.boundedness = .untilEndOfPartitions
@@ -218,9 +229,10 @@ func vigilConsume(brokers: String, group: String, properties: KafkaProperties) t
     let counter = env.kafkaSource(options) { TimedSpanDecoder(clock: clock) }.discard()
     let result = try env.execute()
     let seconds = Double(monotonicNanos() - clock.nanos.load(ordering: .relaxed)) / 1e9
+    let cpu = processCPUSeconds() - Double(clock.cpuNanos.load(ordering: .relaxed)) / 1e9
     let sourceCPU = result.metrics.tasks.reduce(0.0) { $0 + Double($1.cpuNanos) } / 1e9
     print(String(format: "  (vigil source thread: %.2f s of CPU in %.2f s)", sourceCPU, seconds))
-    return (seconds, counter.count)
+    return (ConsumeTiming(seconds: seconds, cpuSeconds: cpu), counter.count)
 }
 
 /// One OTLP ExportTraceServiceRequest of `count` server/client spans of a checkout service:
