@@ -27,6 +27,25 @@ final class BackpressureTests: XCTestCase {
         try checkSlowSink(threading: .threadPerCore(threads: 2), overflow: 2)
     }
 
+    /// Split 1 reads one full batch, waits for the test's signal, then reads three more full
+    /// batches and one record; split 0 is empty. With two shared workers, split 1 has worker 1 to
+    /// itself and the sink is on worker 0, so the sink can stall while split 1 goes on.
+    struct StagedReader: SourceReader {
+        static var readsWithoutWaiting: Bool { true }
+        let subtask: Int
+        let batch: Int
+        let release: DispatchSemaphore
+        var reads = 0
+        mutating func read(into context: SourceContext<Int>, limit: Int) throws -> SourceReadResult {
+            guard subtask == 1 else { return .finished }
+            reads += 1
+            if reads == 2 { release.wait() }
+            let count = reads <= 4 ? min(limit, batch) : 1
+            for i in 0..<count { try context.emit(i) }
+            return reads < 5 ? .more : .finished
+        }
+    }
+
     /// The close of a finished task's channels (end of partition) is output like a step's: on a
     /// full channel it waits for room. Sending it at once took a stalled channel past the
     /// bound by one more element, and only when a source ended while its consumer was stalled
@@ -37,14 +56,18 @@ final class BackpressureTests: XCTestCase {
         env.exchange = ExchangeConfig(batchSize: batch, channelCapacity: capacity)
         env.threading = .threadPerCore(threads: 2)
         let arrived = DispatchSemaphore(value: 0), gate = DispatchSemaphore(value: 0)
-        // Each source reads four full batches and one record. On the channel whose first batch
-        // the sink took before it stalled, the source's last step finds three batches queued
-        // and adds the partial batch, the final watermark and the end of data: capacity + 2.
-        env.generate(count: 2 * (4 * batch + 1), parallelism: 2) { $0 }
+        let release = DispatchSemaphore(value: 0)
+        // The sink takes split 1's first batch and stalls; only then does split 1 read on (it
+        // used to race the sink: when it filled the channel first, it slept at 4 and was not
+        // woken by the one batch taken, and the channel never reached the bound below — CI, 1
+        // run in 6). Its last step finds three batches queued and adds the partial batch, the
+        // final watermark and the end of data: capacity + 2.
+        env.source(name: "staged", parallelism: 2) { s, _ in StagedReader(subtask: s, batch: batch, release: release) }
             .rebalance()
             .sink { _, _ in GatedWriter(arrived: arrived, gate: gate) }
         let job = try env.start()
         arrived.wait()
+        release.signal()
 
         // The sink, chained to the rebalance, has the job's only inbox.
         func highest() -> Int { job.metrics.tasks.flatMap(\.channelHighWaterMarks).max() ?? 0 }
@@ -56,7 +79,7 @@ final class BackpressureTests: XCTestCase {
 
         gate.signal()
         let result = try job.wait()
-        XCTAssertEqual(result.metrics.task(named: "generator").reduce(0) { $0 + $1.recordsOut }, 2 * (4 * batch + 1))
+        XCTAssertEqual(result.metrics.task(named: "staged").reduce(0) { $0 + $1.recordsOut }, 4 * batch + 1)
     }
 
     func checkSlowSink(threading: ThreadingModel, overflow: Int) throws {
