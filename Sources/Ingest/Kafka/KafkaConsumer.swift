@@ -23,7 +23,7 @@ extension RebalanceHandler {
 /// must move.
 final class KafkaConsumer: @unchecked Sendable {
     let handle: OpaquePointer
-    private let listener: RebalanceListener
+    let listener: RebalanceListener
     private let logger: Logger
     /// The `session.timeout.ms` this member asks the group coordinator for.
     let sessionTimeoutMs: Int
@@ -36,7 +36,7 @@ final class KafkaConsumer: @unchecked Sendable {
         sessionTimeoutMs = props["session.timeout.ms"].flatMap { Int($0) } ?? 45_000
         fetcherWakeBytes = (props["queued.max.messages.kbytes"].flatMap { Int($0) } ?? 65_536) * 512
         let conf = try props.makeConf()
-        listener = RebalanceListener(logger: logger)
+        listener = RebalanceListener(logger: logger, assignors: props["partition.assignment.strategy"] ?? "range,roundrobin")
         rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(listener).toOpaque())
         rd_kafka_conf_set_rebalance_cb(conf) { rk, err, partitions, opaque in
             guard let rk, let partitions, let opaque else { return }
@@ -246,7 +246,7 @@ final class KafkaConsumer: @unchecked Sendable {
 }
 
 /// The C rebalance callback's target.
-private final class RebalanceListener {
+final class RebalanceListener {
     weak var handler: (any RebalanceHandler)?
     var assignment: Set<TopicPartition> = []
     /// A rebalance (assignment or revocation) has reached this member.
@@ -254,13 +254,18 @@ private final class RebalanceListener {
     /// An assignment librdkafka refused: thrown by the next poll.
     var failure: KafkaError?
     let logger: Logger
+    /// The configured `partition.assignment.strategy`.
+    let assignors: String
 
-    init(logger: Logger) { self.logger = logger }
+    init(logger: Logger, assignors: String) {
+        self.logger = logger
+        self.assignors = assignors
+    }
 
     func rebalance(_ rk: OpaquePointer, _ err: rd_kafka_resp_err_t,
                    _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) {
         rebalanced = true
-        let cooperative = String(cString: rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE"
+        let cooperative = RebalanceProtocol.isCooperative(reported: rd_kafka_rebalance_protocol(rk), assignors: assignors)
         let elements = list.elements
         let partitions = elements.map(\.1)
         switch err {
@@ -288,6 +293,17 @@ private final class RebalanceListener {
                 assignment = []
             }
         }
+    }
+}
+
+enum RebalanceProtocol {
+    /// Whether the group rebalances cooperatively (incremental assign and unassign). librdkafka
+    /// reports the protocol, or NULL when it cannot ask its group thread: once the consumer has
+    /// closed, a revocation still queued then crashed a stopped `vigil window-count`. The
+    /// configured assignors decide then; librdkafka requires them all to share one protocol.
+    static func isCooperative(reported: UnsafePointer<CChar>?, assignors: String) -> Bool {
+        if let reported { return String(cString: reported) == "COOPERATIVE" }
+        return assignors.split(separator: ",").contains { $0.filter { $0 != " " } == "cooperative-sticky" }
     }
 }
 
