@@ -3,10 +3,10 @@ import CRdKafka
 import Foundation
 import XCTest
 
-/// A stopped `vigil window-count` crashed in its rebalance callback (CI, under load): a
-/// revocation reached it after the consumer had closed, and librdkafka, no longer able to ask
-/// its group thread, answered NULL for the rebalance protocol, which the callback read as a
-/// string.
+/// A stopped `vigil window-count` crashed in its rebalance callback (a local run of the suite
+/// under load): a revocation reached it while the consumer closed, and librdkafka, its group
+/// handler stopped, answered NULL for the rebalance protocol, which the callback read as a
+/// string ("unexpectedly found nil", the same crash this test gives without the fix).
 final class KafkaRebalanceProtocolTests: XCTestCase {
     func testAClosedConsumerHasNoProtocolAndTheConfiguredAssignorsDecide() throws {
         let cluster = try MockKafkaCluster(brokers: 1)

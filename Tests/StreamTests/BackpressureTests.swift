@@ -57,11 +57,11 @@ final class BackpressureTests: XCTestCase {
         env.threading = .threadPerCore(threads: 2)
         let arrived = DispatchSemaphore(value: 0), gate = DispatchSemaphore(value: 0)
         let release = DispatchSemaphore(value: 0)
-        // The sink takes split 1's first batch and stalls; only then does split 1 read on (it
-        // used to race the sink: when it filled the channel first, it slept at 4 and was not
-        // woken by the one batch taken, and the channel never reached the bound below — CI, 1
-        // run in 6). Its last step finds three batches queued and adds the partial batch, the
-        // final watermark and the end of data: capacity + 2.
+        // The sink takes split 1's first batch and stalls; only then does split 1 read on. (It
+        // used to race the sink: when it filled the channel first, it slept at 4, the one batch
+        // taken did not wake it, and the channel never reached the bound below; 1 run of the
+        // stream tests in 6 here.) Its last step finds three batches queued and adds the
+        // partial batch, the final watermark and the end of data: capacity + 2.
         env.source(name: "staged", parallelism: 2) { s, _ in StagedReader(subtask: s, batch: batch, release: release) }
             .rebalance()
             .sink { _, _ in GatedWriter(arrived: arrived, gate: gate) }

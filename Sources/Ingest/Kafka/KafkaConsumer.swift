@@ -298,9 +298,10 @@ final class RebalanceListener {
 
 enum RebalanceProtocol {
     /// Whether the group rebalances cooperatively (incremental assign and unassign). librdkafka
-    /// reports the protocol, or NULL when it cannot ask its group thread: once the consumer has
-    /// closed, a revocation still queued then crashed a stopped `vigil window-count`. The
-    /// configured assignors decide then; librdkafka requires them all to share one protocol.
+    /// reports the protocol, or NULL once the consumer's group handler has stopped (a consumer
+    /// closing or closed): a revocation that reached the callback then crashed a stopped
+    /// `vigil window-count`. The configured assignors decide then; librdkafka requires them all
+    /// to share one protocol.
     static func isCooperative(reported: UnsafePointer<CChar>?, assignors: String) -> Bool {
         if let reported { return String(cString: reported) == "COOPERATIVE" }
         return assignors.split(separator: ",").contains { $0.filter { $0 != " " } == "cooperative-sticky" }
