@@ -37,19 +37,15 @@ public struct CollectionReader<T: Sendable>: SourceReader {
     public mutating func read(into context: SourceContext<T>, limit: Int) throws -> SourceReadResult {
         var remaining = limit
         let count = elements.count
-        try context.withEmitter { emit in
-            try elements.withUnsafeBufferPointer { all in
-                while remaining > 0 && next < count {
-                    let stop = min(blockEnd, next + remaining)
-                    remaining -= stop - next
-                    while next < stop {
-                        try emit(all[next])
-                        next += 1
-                    }
-                    if next == blockEnd {
-                        next = min(count, next + skip)
-                        blockEnd = min(count, next + blockLength)
-                    }
+        try elements.withUnsafeBufferPointer { all in
+            while remaining > 0 && next < count {
+                let stop = min(blockEnd, next + remaining)
+                remaining -= stop - next
+                try context.emit(contentsOf: UnsafeBufferPointer(rebasing: all[next..<stop]))
+                next = stop
+                if next == blockEnd {
+                    next = min(count, next + skip)
+                    blockEnd = min(count, next + blockLength)
                 }
             }
         }

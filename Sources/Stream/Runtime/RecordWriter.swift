@@ -86,15 +86,19 @@ final class RecordWriter<T: Sendable>: EventSink {
             for g in 0..<maxParallelism {
                 channelOfKeyGroup[g] = KeyGroups.subtask(forKeyGroup: g, maxParallelism: maxParallelism, parallelism: n)
             }
-            let groups = UInt64(maxParallelism)
-            // x % 2^k == x & (2^k - 1), without the division; 0 when not a power of two.
-            let groupMask: UInt64 = maxParallelism.nonzeroBitCount == 1 ? groups - 1 : 0
-            let table = channelOfKeyGroup
-            push = Push { [unowned(unsafe) self] v, ts in
-                let hash = KeyGroups.murmurMix(keyHashOf(v))
-                let t = table[Int(truncatingIfNeeded: groupMask != 0 ? hash & groupMask : hash % groups)]
+            let route = KeyGroupRoute(keyHashOf: keyHashOf, channelOfKeyGroup: channelOfKeyGroup, maxParallelism: maxParallelism)
+            // Runs (a collection source's blocks) are routed in one loop: a call per record
+            // through the chain's closures cost the source ~1.5 ns of its ~5 per record in the
+            // runtime benchmark.
+            push = Push({ [unowned(unsafe) self] v, ts in
+                let t = route.channel(of: v)
                 if batch.append(v, ts, to: t) { try self.flush(t, urgent: false) }
-            }
+            }, runs: { [unowned(unsafe) self] values, stamps in
+                for i in 0..<values.count {
+                    let t = route.channel(of: values[i])
+                    if batch.append(values[i], stamps[i], to: t) { try self.flush(t, urgent: false) }
+                }
+            })
         case .broadcast:
             push = Push { [unowned(unsafe) self] v, ts in
                 for t in 0..<n {
@@ -200,6 +204,28 @@ protocol Flushable: AnyObject {
     func hasRoom(orWake worker: WorkerParker) -> Bool
 }
 extension RecordWriter: Flushable {}
+
+/// The channel of a record's key group, by a table computed once.
+struct KeyGroupRoute<T> {
+    let keyHashOf: (T) -> UInt64
+    let channelOfKeyGroup: UnsafeMutablePointer<Int>
+    let groups: UInt64
+    /// x % 2^k == x & (2^k - 1), without the division; 0 when not a power of two.
+    let groupMask: UInt64
+
+    init(keyHashOf: @escaping (T) -> UInt64, channelOfKeyGroup: UnsafeMutablePointer<Int>, maxParallelism: Int) {
+        self.keyHashOf = keyHashOf
+        self.channelOfKeyGroup = channelOfKeyGroup
+        groups = UInt64(maxParallelism)
+        groupMask = maxParallelism.nonzeroBitCount == 1 ? groups - 1 : 0
+    }
+
+    @inline(__always)
+    func channel(of value: T) -> Int {
+        let hash = KeyGroups.murmurMix(keyHashOf(value))
+        return channelOfKeyGroup[Int(truncatingIfNeeded: groupMask != 0 ? hash & groupMask : hash % groups)]
+    }
+}
 
 /// A record writer's per-channel batches being filled, as raw pointers the push closures
 /// capture by value: appending is a store and an increment, with no reference counted.

@@ -12,7 +12,15 @@ extension StreamRecord: Hashable where T: Hashable {}
 /// closure, boxed once at wiring time so it can be passed around type-erased.
 public final class Push<T> {
     public let call: (T, Timestamp) throws -> Void
-    @inlinable public init(_ call: @escaping (T, Timestamp) throws -> Void) { self.call = call }
+    /// A run of records with their timestamps in one call, where the target takes runs (a keyed
+    /// record writer routes them in one loop); nil: one `call` per record.
+    public let callRun: ((UnsafeBufferPointer<T>, UnsafePointer<Timestamp>) throws -> Void)?
+    @inlinable public init(_ call: @escaping (T, Timestamp) throws -> Void) { self.call = call; self.callRun = nil }
+    @inlinable public init(_ call: @escaping (T, Timestamp) throws -> Void,
+                           runs: @escaping (UnsafeBufferPointer<T>, UnsafePointer<Timestamp>) throws -> Void) {
+        self.call = call
+        self.callRun = runs
+    }
 }
 
 /// The non-record events that flow along an edge, in order with the records.
