@@ -39,9 +39,15 @@ final class KafkaFetcherWakeTests: XCTestCase {
             XCTAssertEqual(seq, next[p], "partition \(p): message \(seq) where \(next[p]) was due")
             XCTAssertEqual(m.pointee.offset, next[p])
             next[p] = seq + 1
+            // From the first message on, every answer takes longer than a poll waits: the
+            // consumer then finds the queue it drained empty and wakes the fetcher. (Without
+            // it, the fetcher sometimes kept the queue from ever running empty — a run under
+            // load — and the test never reached the wake-up it is about.)
+            if next.reduce(0, +) == 1 { cluster.setRoundTripTime(broker: 1, milliseconds: 150) }
         }
         XCTAssertEqual(next, [Int64](repeating: Int64(perPartition), count: 4), "every message of every partition, once")
         XCTAssertGreaterThan(consumer.fetcherWakes, 0, "the consumer drained full queues: it should have woken the fetcher")
+        cluster.setRoundTripTime(broker: 1, milliseconds: 0)
         consumer.close()
     }
 
