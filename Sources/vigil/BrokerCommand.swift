@@ -54,7 +54,7 @@ struct BrokerCommand: ParsableCommand {
         let cluster = try MockKafkaCluster(brokers: brokers, markersTopic: false)
         // The mock cluster does not implement CreateTopics, so Vigil's own topics are made here.
         let wanted = (topics.isEmpty ? ["otlp_spans:4", "otlp_metrics:4", "otlp_logs:4"] : topics)
-            + ["vigil_dead_letters:1", "vigil_transaction_markers:1"]
+            + ["vigil_dead_letters:1", "\(KafkaSinkOptions.defaultMarkersTopic):1"]
         var created = Set<String>()
         for spec in wanted {
             let (name, partitions) = try Self.parseTopic(spec)

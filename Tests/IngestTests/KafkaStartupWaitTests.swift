@@ -57,6 +57,9 @@ final class KafkaStartupWaitTests: XCTestCase {
         XCTAssertLessThan(millis.sorted()[1], 450, "reads took \(millis) ms")
         XCTAssertEqual(try KafkaAdmin.readToEnd(brokers: cluster.bootstrapServers, topic: "absent", readCommitted: true).count, 0,
                        "a topic not created yet reads as empty")
+        XCTAssertEqual(try KafkaAdmin.readToEnd(brokers: cluster.bootstrapServers, topic: "m", partitions: 4, readCommitted: true)
+                        .map(\.value[0]).sorted(), [0, 0, 1, 1, 2, 2, 3, 3, 4, 4],
+                       "a partition the topic does not have reads as empty; the others' records are kept")
     }
 
     /// The embedded broker (librdkafka's mock) does not answer CreateTopics, and a sink's first

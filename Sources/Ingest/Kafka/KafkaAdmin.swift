@@ -83,7 +83,7 @@ public enum KafkaAdmin {
             case RD_KAFKA_RESP_ERR_NO_ERROR:
                 if low < high { starts.append((TopicPartition(topic, partition), low)) } else { ended.insert(partition) }
             case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART, RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC, RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
-                return []  // not created yet: empty
+                ended.insert(partition)  // not created yet: empty (the others are still read)
             default:
                 throw KafkaError("reading the offsets of \(topic)[\(partition)]", err: q)
             }
@@ -107,8 +107,8 @@ public enum KafkaAdmin {
                 records.append((key, Array(UnsafeRawBufferPointer(start: m.pointee.payload, count: m.pointee.len))))
             case RD_KAFKA_RESP_ERR__PARTITION_EOF:
                 ended.insert(m.pointee.partition)
-            case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART, RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
-                return []  // not created yet: empty
+            case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART, RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC, RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
+                ended.insert(m.pointee.partition)  // gone: what the other partitions hold still counts
             default:
                 continue  // transient; librdkafka retries
             }

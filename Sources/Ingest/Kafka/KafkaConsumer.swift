@@ -23,6 +23,7 @@ extension RebalanceHandler {
 /// must move.
 final class KafkaConsumer: @unchecked Sendable {
     let handle: OpaquePointer
+    /// Internal, not private, for `KafkaRebalanceProtocolTests`.
     let listener: RebalanceListener
     private let logger: Logger
     /// The `session.timeout.ms` this member asks the group coordinator for.
